@@ -1,0 +1,153 @@
+// Runs one process in a fresh container over a prepared rootfs, through an
+// OCI runtime (runc/crun) and a generated bundle. The caller owns the rootfs
+// (an overlay mount); this module only adds and later removes the mount-point
+// stubs the runtime needs, so they never show up in the step's diff.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Writable } from "node:stream";
+import { KilnError } from "../util/errors.js";
+import { findRuntime, type RuntimeName } from "./find-runtime.js";
+import { mountDestinations, runtimeSpec, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
+
+export interface RunOptions {
+  readonly rootfs: string;
+  readonly process: ProcessSpec;
+  readonly network: NetworkMode;
+  readonly runtime?: RuntimeName;
+  /** Where the bundle (config.json, hosts) is written; removed afterwards. */
+  readonly stateDir?: string;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly hostname?: string;
+}
+
+export interface RunResult {
+  readonly exitCode: number;
+}
+
+export async function runContainer(opts: RunOptions): Promise<RunResult> {
+  const runtimeName = opts.runtime ?? "runc";
+  const runtime = await findRuntime(runtimeName);
+  const bundle = await mkdtemp(path.join(opts.stateDir ?? tmpdir(), "kiln-run-"));
+  const id = `kiln-${randomBytes(6).toString("hex")}`;
+  const stubs = await createMountStubs(opts.rootfs, mountDestinations({ network: opts.network }));
+  try {
+    const hostsFile = path.join(bundle, "hosts");
+    const hostname = opts.hostname ?? "buildkitsandbox";
+    await writeFile(hostsFile, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+    const spec = runtimeSpec({
+      rootfs: opts.rootfs,
+      process: opts.process,
+      network: opts.network,
+      hostname,
+      hostsFile,
+      resolvConf: "/etc/resolv.conf",
+    });
+    await writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
+    // The runtime logs its own failures (JSON, level=error) to a file, so
+    // they are never confused with the step's stderr or its exit code.
+    const logFile = path.join(bundle, "runtime.log");
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(
+        runtime,
+        ["--root", path.join(bundle, "state"), "--log", logFile, "--log-format", "json", "run", "--bundle", bundle, id],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      child.stdout.pipe(opts.stdout, { end: false });
+      child.stderr.pipe(opts.stderr, { end: false });
+      child.on("error", reject);
+      child.on("close", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+    });
+    if (code !== 0) {
+      const failure = await runtimeFailure(logFile);
+      if (failure !== undefined) {
+        throw new KilnError("RUNTIME_FAILED", `${runtimeName} failed to start the container: ${failure}`, {
+          hint: /hybrid/.test(failure)
+            ? `${runtimeName} does not support this machine's cgroup layout; use --runtime runc`
+            : `check that the OCI runtime works: \`${runtimeName} --version\``,
+        });
+      }
+    }
+    return { exitCode: code };
+  } finally {
+    await removeMountStubs(stubs);
+    await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+/** The runtime's own error message, if it logged one. */
+async function runtimeFailure(logFile: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(logFile, "utf8");
+  } catch {
+    return undefined;
+  }
+  const errors = text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { level?: string; msg?: string };
+      } catch {
+        return { level: "error", msg: l };
+      }
+    })
+    .filter((e) => e.level === "error" || e.level === "fatal");
+  if (errors.length === 0) return undefined;
+  return errors.map((e) => e.msg ?? "").join("; ").replace(/\s+/g, " ").slice(0, 500);
+}
+
+interface Stub {
+  readonly path: string;
+  readonly kind: "file" | "dir";
+}
+
+/**
+ * Creates every missing mount point (and missing parent directory) so the
+ * runtime does not create them itself; returns them deepest-last so removal
+ * can go in reverse.
+ */
+async function createMountStubs(rootfs: string, destinations: string[]): Promise<Stub[]> {
+  const created: Stub[] = [];
+  for (const dest of destinations) {
+    const parts = dest.split("/").filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const p = path.join(rootfs, ...parts.slice(0, i));
+      if (await exists(p)) continue;
+      const isLeafFile = i === parts.length && (dest === "/etc/hosts" || dest === "/etc/resolv.conf");
+      if (isLeafFile) await writeFile(p, "", { mode: 0o644 });
+      else await mkdir(p, { mode: 0o755 });
+      created.push({ path: p, kind: isLeafFile ? "file" : "dir" });
+    }
+  }
+  return created;
+}
+
+/** Removes stubs we created, unless the step put something in them. */
+async function removeMountStubs(stubs: Stub[]): Promise<void> {
+  for (const stub of [...stubs].reverse()) {
+    try {
+      if (stub.kind === "dir") {
+        if ((await readdir(stub.path)).length === 0) await rmdir(stub.path);
+      } else {
+        const st = await lstat(stub.path);
+        if (st.isFile() && st.size === 0) await rm(stub.path);
+      }
+    } catch {
+      // The step removed it, or filled it: either way it is the step's.
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

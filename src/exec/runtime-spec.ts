@@ -1,0 +1,81 @@
+// The runtime-spec config.json for one RUN step. Pure: the caller writes it
+// into a bundle. Mirrors what docker/BuildKit give a build container: default
+// capabilities, masked /proc paths, private /dev, and read-only host files
+// for name resolution.
+import type { ResolvedUser } from "./user.js";
+
+export type NetworkMode = "none" | "host";
+
+export interface ProcessSpec {
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd: string;
+  readonly user: ResolvedUser;
+}
+
+export interface SpecInput {
+  readonly rootfs: string;
+  readonly process: ProcessSpec;
+  readonly network: NetworkMode;
+  readonly hostname: string;
+  /** Host files bind-mounted read-only at the same path in the container. */
+  readonly hostsFile: string;
+  readonly resolvConf: string;
+}
+
+// Docker's default capability set for containers.
+const DEFAULT_CAPS = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+  "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+/** Paths where the runtime mounts something; used to find stubs it created. */
+export function mountDestinations(input: Pick<SpecInput, "network">): string[] {
+  return ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/etc/hosts", "/etc/resolv.conf"];
+}
+
+export function runtimeSpec(input: SpecInput): object {
+  const namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  if (input.network === "none") namespaces.push({ type: "network" });
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: false,
+      user: {
+        uid: input.process.user.uid,
+        gid: input.process.user.gid,
+        ...(input.process.user.additionalGids.length ? { additionalGids: [...input.process.user.additionalGids] } : {}),
+      },
+      args: [...input.process.args],
+      env: [...input.process.env],
+      cwd: input.process.cwd,
+      capabilities: {
+        bounding: DEFAULT_CAPS,
+        effective: DEFAULT_CAPS,
+        permitted: DEFAULT_CAPS,
+      },
+      noNewPrivileges: false,
+    },
+    root: { path: input.rootfs, readonly: false },
+    hostname: input.hostname,
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+      { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      { destination: "/etc/hosts", type: "bind", source: input.hostsFile, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] },
+      { destination: "/etc/resolv.conf", type: "bind", source: input.resolvConf, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] },
+    ],
+    linux: {
+      namespaces,
+      maskedPaths: [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+      ],
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+  };
+}
