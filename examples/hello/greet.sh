@@ -1,0 +1,3 @@
+#!/bin/sh
+cat /app/message.txt
+echo "hello, $1 (running as $(id -un) in $(pwd))"

@@ -1,0 +1,201 @@
+// build(options): Dockerfile + context -> an image in the store (and any
+// outputs). The typed API the CLI calls; progress goes out as events.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { loadDockerignore } from "../context/dockerignore.js";
+import { expandWord } from "../dockerfile/expand.js";
+import { parseDockerfile } from "../dockerfile/parse.js";
+import type { Dockerfile, Instruction, Stage } from "../dockerfile/types.js";
+import type { ImageConfig } from "../oci/config.js";
+import type { Descriptor } from "../oci/descriptor.js";
+import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
+import { normalizeReference } from "../oci/reference.js";
+import { SnapshotIndex } from "../store/snapshot-index.js";
+import type { Store } from "../store/store.js";
+import { KilnError } from "../util/errors.js";
+import { ensureBaseSnapshots } from "./base-snapshots.js";
+import { ignoreEvents, type EventSink } from "./events.js";
+import { emptyState, stateFromImage, toImageConfig, type ImageState } from "./image-state.js";
+import { ensureLayerBlob } from "./layer-blobs.js";
+import type { BuildOptions } from "./options.js";
+import { writeOutputs } from "./outputs.js";
+import { historyFor, locationOf, type StepContext } from "./step-context.js";
+import { applyCopy } from "./steps/copy.js";
+import { applyMetadata } from "./steps/metadata.js";
+import { applyRun } from "./steps/run.js";
+import { applyWorkdir } from "./steps/workdir.js";
+
+export interface BuildResult {
+  /** Absent when only a local rootfs was asked for (no blobs made). */
+  readonly manifest?: Descriptor;
+  readonly config: ImageConfig;
+  readonly tags: readonly string[];
+}
+
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const emit = opts.onEvent ?? ignoreEvents;
+  const contextDir = path.resolve(opts.contextDir);
+  const dockerfilePath = path.resolve(opts.dockerfile ?? path.join(contextDir, "Dockerfile"));
+  const displayName = path.relative(process.cwd(), dockerfilePath) || "Dockerfile";
+  let text: string;
+  try {
+    text = await readFile(dockerfilePath, "utf8");
+  } catch {
+    throw new KilnError("NO_DOCKERFILE", `cannot read Dockerfile ${displayName}`, { hint: "pass -f PATH, or put a Dockerfile in the context directory" });
+  }
+  const df = parseDockerfile(text, displayName);
+  const platform = opts.platform ?? hostPlatform();
+  const stage = targetStage(df, opts.target);
+  const buildArgs = new Map(Object.entries(opts.buildArgs ?? {}));
+  const usedArgs = new Set<string>();
+  const metaArgs = resolveMetaArgs(df, buildArgs, usedArgs, platform);
+
+  const snapshots = new SnapshotIndex(opts.store.paths.snapshots);
+  const created = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
+  const dockerfileRel = path.relative(contextDir, dockerfilePath);
+  const ignore = await loadDockerignore(contextDir, dockerfileRel.startsWith("..") ? undefined : dockerfileRel);
+
+  const total = stage.instructions.length + 1;
+  let stepId = 0;
+  const step = async <T>(name: string, fn: (id: number) => Promise<T>): Promise<T> => {
+    const id = ++stepId;
+    const started = performance.now();
+    emit({ kind: "step-start", id, name: `[${id}/${total}] ${name}` });
+    try {
+      const r = await fn(id);
+      emit({ kind: "step-done", id, ms: performance.now() - started });
+      return r;
+    } catch (err) {
+      emit({ kind: "step-failed", id, ms: performance.now() - started });
+      throw err;
+    }
+  };
+
+  let state = await step(stage.from.original, () => fromImage(opts.store, snapshots, stage, metaArgs, platform));
+  const args = new Map<string, string | undefined>();
+  for (const instr of stage.instructions) {
+    state = await step(instr.original, async (id) => {
+      const ctx: StepContext = {
+        stepId: id,
+        layerEnv: { snapshots, tmpDir: opts.store.paths.tmp, ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}) },
+        contextDir,
+        ignore,
+        network: opts.network ?? "none",
+        runtime: opts.runtime ?? "runc",
+        created,
+        emit,
+        args,
+      };
+      if (instr.kind === "arg") {
+        for (const a of instr.args) {
+          const fromCli = buildArgs.get(a.name);
+          if (fromCli !== undefined) usedArgs.add(a.name);
+          const dflt = a.default !== undefined ? expandWord(a.default, (n) => args.get(n) ?? metaArgs.get(n)) : metaArgs.get(a.name);
+          args.set(a.name, fromCli ?? dflt);
+        }
+        return { ...state, history: [...state.history, { ...historyFor(ctx, instr.original), empty_layer: true }] };
+      }
+      return applyInstruction(ctx, state, instr);
+    });
+  }
+  for (const name of buildArgs.keys()) {
+    if (!usedArgs.has(name)) emit({ kind: "warning", message: `build-arg ${name} was not consumed by any ARG in the Dockerfile` });
+  }
+
+  const config = toImageConfig(state, created);
+  const tags = (opts.tags ?? []).map(normalizeReference);
+  // Layers are compressed only when something needs blobs: a tag in the
+  // store, or an image output. `--output type=local` alone needs none.
+  const outputs = opts.outputs ?? [];
+  const onlyLocal = tags.length === 0 && outputs.length > 0 && outputs.every((o) => o.kind === "local");
+  let manifest: Descriptor | undefined;
+  if (!onlyLocal) {
+    const layers: Descriptor[] = [];
+    for (const l of state.layers) layers.push(await ensureLayerBlob(opts.store, snapshots, l));
+    manifest = await opts.store.putImage(config, layers);
+    for (const t of tags) await opts.store.tag(t, manifest);
+  }
+  await writeOutputs(opts.store, snapshots, { ...(manifest ? { manifest } : {}), config, layers: state.layers, tags }, outputs);
+  return { ...(manifest ? { manifest } : {}), config, tags };
+}
+
+function targetStage(df: Dockerfile, target: string | undefined): Stage {
+  if (df.stages.length === 0) throw new KilnError("NO_STAGES", `${df.file} has no FROM instruction`, { hint: "a Dockerfile starts with FROM IMAGE (or FROM scratch)" });
+  if (target === undefined) return df.stages.at(-1)!;
+  const s = df.stages.find((x) => x.name === target.toLowerCase());
+  if (!s) throw new KilnError("NO_SUCH_TARGET", `target stage "${target}" could not be found in ${df.file}`, { hint: `stages: ${df.stages.map((x) => x.name ?? x.index).join(", ")}` });
+  return s;
+}
+
+/** ARGs before the first FROM, with predefined platform ARGs, for FROM lines. */
+function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: Set<string>, target: Platform): Map<string, string | undefined> {
+  const host = hostPlatform();
+  const m = new Map<string, string | undefined>([
+    ["TARGETPLATFORM", formatPlatform(target)],
+    ["TARGETOS", target.os],
+    ["TARGETARCH", target.architecture],
+    ["TARGETVARIANT", target.variant ?? ""],
+    ["BUILDPLATFORM", formatPlatform(host)],
+    ["BUILDOS", host.os],
+    ["BUILDARCH", host.architecture],
+    ["BUILDVARIANT", host.variant ?? ""],
+  ]);
+  for (const instr of df.metaArgs) {
+    for (const a of instr.args) {
+      const cli = buildArgs.get(a.name);
+      if (cli !== undefined) used.add(a.name);
+      m.set(a.name, cli ?? (a.default !== undefined ? expandWord(a.default, (n) => m.get(n)) : undefined));
+    }
+  }
+  return m;
+}
+
+async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, metaArgs: Map<string, string | undefined>, platform: Platform): Promise<ImageState> {
+  const loc = locationOf(stage.from.location);
+  const name = expandWord(stage.from.image, (n) => metaArgs.get(n));
+  const want = stage.from.platform ? parsePlatform(expandWord(stage.from.platform, (n) => metaArgs.get(n))) : platform;
+  if (name === "scratch") return emptyState(want);
+  let resolved;
+  try {
+    resolved = await store.resolveImage(name, want);
+  } catch (err) {
+    if (err instanceof KilnError) throw new KilnError(err.code, err.message, { location: loc, ...(err.hint ? { hint: err.hint } : {}) });
+    throw err;
+  }
+  if (!resolved) {
+    throw new KilnError("BASE_IMAGE_NOT_FOUND", `base image "${name}" is not in the local store`, {
+      location: loc,
+      hint: `import one with \`kiln import ROOTFS.tar ${name}\` (kiln images lists what the store has)`,
+    });
+  }
+  const have = { os: resolved.config.os, architecture: resolved.config.architecture, ...(resolved.config.variant ? { variant: resolved.config.variant } : {}) };
+  if (!platformMatches(want, have)) {
+    throw new KilnError("PLATFORM_MISMATCH", `base image "${name}" is ${formatPlatform(have)}, but the build is for ${formatPlatform(want)}`, { location: loc });
+  }
+  const layers = await ensureBaseSnapshots(store, snapshots, resolved.manifest, resolved.config);
+  return stateFromImage(resolved.config, layers);
+}
+
+function applyInstruction(ctx: StepContext, state: ImageState, instr: Instruction): Promise<ImageState> | ImageState {
+  switch (instr.kind) {
+    case "run":
+      return applyRun(ctx, state, instr);
+    case "copy":
+    case "add":
+      return applyCopy(ctx, state, instr);
+    case "workdir":
+      return applyWorkdir(ctx, state, instr);
+    case "env":
+    case "label":
+    case "expose":
+    case "volume":
+    case "entrypoint":
+    case "cmd":
+    case "shell":
+    case "stopsignal":
+    case "user":
+      return applyMetadata(ctx, state, instr);
+    default:
+      throw new KilnError("UNSUPPORTED", `${instr.kind.toUpperCase()} is not supported yet`, { location: locationOf(instr.location) });
+  }
+}

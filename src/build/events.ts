@@ -1,0 +1,13 @@
+// Progress events: the build reports, the CLI (or a library user) renders.
+import type { SourceLocation } from "../util/errors.js";
+
+export type BuildEvent =
+  | { readonly kind: "step-start"; readonly id: number; readonly name: string }
+  | { readonly kind: "step-log"; readonly id: number; readonly stream: "stdout" | "stderr"; readonly data: Buffer }
+  | { readonly kind: "step-done"; readonly id: number; readonly ms: number; readonly note?: string }
+  | { readonly kind: "step-failed"; readonly id: number; readonly ms: number }
+  | { readonly kind: "warning"; readonly message: string; readonly location?: SourceLocation };
+
+export type EventSink = (e: BuildEvent) => void;
+
+export const ignoreEvents: EventSink = () => {};

@@ -1,0 +1,54 @@
+// The image a stage is building, as an immutable value: every instruction
+// returns a new state (go-containerregistry's mutate, in spirit).
+import type { ContainerConfig, HistoryEntry, ImageConfig } from "../oci/config.js";
+import type { Digest } from "../oci/digest.js";
+import type { Platform } from "../oci/platform.js";
+
+export interface LayerRecord {
+  readonly diffId: Digest;
+  readonly chainId: Digest;
+}
+
+export interface ImageState {
+  readonly platform: Platform;
+  readonly config: ContainerConfig;
+  readonly layers: readonly LayerRecord[];
+  readonly history: readonly HistoryEntry[];
+  /** CMD was inherited from the base: ENTRYPOINT then resets it, as docker does. */
+  readonly cmdFromBase: boolean;
+}
+
+export function stateFromImage(config: ImageConfig, layers: readonly LayerRecord[]): ImageState {
+  return {
+    platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
+    config: config.config ?? {},
+    layers,
+    history: config.history ?? [],
+    cmdFromBase: true,
+  };
+}
+
+export function emptyState(platform: Platform): ImageState {
+  return { platform, config: {}, layers: [], history: [], cmdFromBase: false };
+}
+
+export function withConfig(s: ImageState, patch: Partial<ContainerConfig>, history: HistoryEntry): ImageState {
+  return { ...s, config: { ...s.config, ...patch }, history: [...s.history, { ...history, empty_layer: true }] };
+}
+
+export function withLayer(s: ImageState, layer: LayerRecord | null, history: HistoryEntry): ImageState {
+  if (!layer) return { ...s, history: [...s.history, { ...history, empty_layer: true }] };
+  return { ...s, layers: [...s.layers, layer], history: [...s.history, history] };
+}
+
+export function toImageConfig(s: ImageState, created: string): ImageConfig {
+  return {
+    created,
+    architecture: s.platform.architecture,
+    os: s.platform.os,
+    ...(s.platform.variant ? { variant: s.platform.variant } : {}),
+    config: s.config,
+    rootfs: { type: "layers", diff_ids: s.layers.map((l) => l.diffId) },
+    history: s.history,
+  };
+}

@@ -1,0 +1,47 @@
+// The compressed blob of each layer, made once, when an export first needs
+// it, and remembered by diffID (cache/layer-blobs/<hex>.json) so the next
+// export or push reuses it.
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Descriptor } from "../oci/descriptor.js";
+import { digestHex, type Digest } from "../oci/digest.js";
+import { compressLayer } from "../layer/compress.js";
+import type { Store } from "../store/store.js";
+import { writeFileDurable } from "../store/durable-file.js";
+import type { SnapshotIndex } from "../store/snapshot-index.js";
+import { KilnError } from "../util/errors.js";
+import type { LayerRecord } from "./image-state.js";
+
+function recordPath(store: Store, diffId: Digest): string {
+  return path.join(store.paths.cache, "layer-blobs", `${digestHex(diffId)}.json`);
+}
+
+export async function recordLayerBlob(store: Store, diffId: Digest, blob: Descriptor): Promise<void> {
+  const p = recordPath(store, diffId);
+  await mkdir(path.dirname(p), { recursive: true });
+  await writeFileDurable(p, JSON.stringify({ mediaType: blob.mediaType, digest: blob.digest, size: blob.size }), store.paths.tmp);
+}
+
+async function knownBlob(store: Store, diffId: Digest): Promise<Descriptor | undefined> {
+  try {
+    const d = JSON.parse(await readFile(recordPath(store, diffId), "utf8")) as Descriptor;
+    return (await store.hasBlob(d.digest)) ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function ensureLayerBlob(store: Store, snapshots: SnapshotIndex, layer: LayerRecord): Promise<Descriptor> {
+  const known = await knownBlob(store, layer.diffId);
+  if (known) return known;
+  const c = await compressLayer(snapshots.fsPath(layer.chainId), path.join(store.paths.blobs, "sha256"));
+  if (c.diffId !== layer.diffId) {
+    // The snapshot changed since commit: never publish a layer that does not match the config.
+    throw new KilnError("SNAPSHOT_CHANGED", `snapshot ${layer.chainId} no longer hashes to ${layer.diffId} (got ${c.diffId})`, {
+      hint: "the store was modified outside kiln; remove the image and rebuild",
+    });
+  }
+  const desc: Descriptor = { mediaType: c.mediaType, digest: c.digest, size: c.size };
+  await recordLayerBlob(store, layer.diffId, desc);
+  return desc;
+}

@@ -1,0 +1,61 @@
+// One filesystem-changing step: an overlay over the current chain, the
+// step's work in the merged view, then the upper dir committed as a new
+// snapshot with its diffID. An empty upper means no layer (docker's
+// empty_layer), and nothing is committed.
+import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { clampMtimes } from "../fsutil/clamp-mtimes.js";
+import { layerTarDigest } from "../layer/digest-stream.js";
+import { mountOverlay, unmount } from "../snapshot/overlay.js";
+import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
+import type { LayerRecord } from "./image-state.js";
+
+export interface LayerStepEnv {
+  readonly snapshots: SnapshotIndex;
+  /** Scratch space on the store's filesystem (mount points, empty lowers). */
+  readonly tmpDir: string;
+  readonly sourceDateEpoch?: number;
+}
+
+export async function runLayerStep(
+  env: LayerStepEnv,
+  layers: readonly LayerRecord[],
+  work: (rootfs: string) => Promise<void>,
+): Promise<LayerRecord | null> {
+  const prepared = await env.snapshots.prepare();
+  const upper = path.join(prepared, "fs");
+  const workDir = path.join(prepared, "work");
+  const merged = path.join(env.tmpDir, `mnt-${process.pid}-${randomBytes(4).toString("hex")}`);
+  await mkdir(workDir);
+  await mkdir(merged);
+  let committed = false;
+  try {
+    const lowers = layers.length ? env.snapshots.lowerDirs(layers.map((l) => l.chainId)) : [await emptyLower(env.tmpDir)];
+    await mountOverlay({ lowers, upper, work: workDir, target: merged });
+    try {
+      await work(merged);
+    } finally {
+      await unmount(merged);
+    }
+    await rm(workDir, { recursive: true, force: true });
+    if ((await readdir(upper)).length === 0) return null;
+    if (env.sourceDateEpoch !== undefined) await clampMtimes(upper, env.sourceDateEpoch);
+    const { diffId } = await layerTarDigest(upper);
+    const parent = layers.at(-1)?.chainId ?? null;
+    const chainId = chainIdOf(parent, diffId);
+    await env.snapshots.commit(prepared, { chainId, diffId, parent });
+    committed = true;
+    return { diffId, chainId };
+  } finally {
+    if (!committed) await env.snapshots.discard(prepared);
+    // rmdir, never rm -r: if the unmount failed, the mount must not be emptied.
+    await rmdir(merged).catch(() => {});
+  }
+}
+
+async function emptyLower(tmpDir: string): Promise<string> {
+  const dir = path.join(tmpDir, "empty-lower");
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  return dir;
+}

@@ -1,0 +1,66 @@
+// --output sinks: oci (dir or tar), docker (docker load tar), local (files).
+import { mkdir, rmdir } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { exportDockerArchive } from "../export/docker-archive.js";
+import { exportOciLayout } from "../export/oci-layout.js";
+import type { ImageConfig } from "../oci/config.js";
+import type { Descriptor } from "../oci/descriptor.js";
+import type { ImageManifest } from "../oci/manifest.js";
+import { familiarReference, parseReference } from "../oci/reference.js";
+import { mountReadOnlyView, unmount } from "../snapshot/overlay.js";
+import type { SnapshotIndex } from "../store/snapshot-index.js";
+import type { Store } from "../store/store.js";
+import { KilnError } from "../util/errors.js";
+import type { LayerRecord } from "./image-state.js";
+import type { Output } from "./options.js";
+
+export interface BuiltImage {
+  readonly manifest?: Descriptor;
+  readonly config: ImageConfig;
+  readonly layers: readonly LayerRecord[];
+  readonly tags: readonly string[];
+}
+
+export async function writeOutputs(store: Store, snapshots: SnapshotIndex, img: BuiltImage, outputs: readonly Output[]): Promise<void> {
+  for (const out of outputs) {
+    if (out.kind === "local") {
+      await exportRootfs(store, snapshots, img.layers, out.dest);
+      continue;
+    }
+    if (!img.manifest) throw new Error("internal: image manifest missing for a blob export");
+    const image = { manifestDescriptor: img.manifest, manifest: await store.readJson<ImageManifest>(img.manifest.digest), config: img.config };
+    const name = img.tags[0] ? familiarReference(parseReference(img.tags[0])) : undefined;
+    if (out.kind === "oci") await exportOciLayout({ store, image, dest: out.dest, tar: out.tar, ...(name ? { name } : {}) });
+    else await exportDockerArchive({ store, image, dest: out.dest, repoTags: img.tags.map((t) => familiarReference(parseReference(t))) });
+  }
+}
+
+/** The final root filesystem as plain files: a read-only overlay view copied out. */
+export async function exportRootfs(store: Store, snapshots: SnapshotIndex, layers: readonly LayerRecord[], dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  if (layers.length === 0) return;
+  const view = path.join(store.paths.tmp, `view-${process.pid}-${randomBytes(4).toString("hex")}`);
+  await mkdir(view);
+  try {
+    await mountReadOnlyView(snapshots.lowerDirs(layers.map((l) => l.chainId)), view);
+    try {
+      await run("cp", ["-a", `${view}/.`, dest]);
+    } finally {
+      await unmount(view);
+    }
+  } finally {
+    await rmdir(view).catch(() => {});
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new KilnError("EXPORT_FAILED", `${cmd} ${args.join(" ")} failed: ${err.trim()}`))));
+  });
+}

@@ -1,0 +1,39 @@
+// What every instruction handler may use. Handlers take this plus the image
+// state and return the next state; nothing else is shared between them.
+import type { IgnoreMatcher } from "../context/dockerignore.js";
+import type { VarLookup } from "../dockerfile/expand.js";
+import type { Location } from "../dockerfile/types.js";
+import type { RuntimeName } from "../exec/find-runtime.js";
+import type { NetworkMode } from "../exec/runtime-spec.js";
+import { envLookup } from "../oci/config.js";
+import type { EventSink } from "./events.js";
+import type { ImageState } from "./image-state.js";
+import type { LayerStepEnv } from "./layer-step.js";
+
+export interface StepContext {
+  readonly stepId: number;
+  readonly layerEnv: LayerStepEnv;
+  readonly contextDir: string;
+  readonly ignore: IgnoreMatcher;
+  readonly network: NetworkMode;
+  readonly runtime: RuntimeName;
+  /** Timestamp written into history entries. */
+  readonly created: string;
+  readonly emit: EventSink;
+  /** ARGs declared in this stage so far, with their values (undefined = declared, no value). */
+  readonly args: ReadonlyMap<string, string | undefined>;
+}
+
+/** Expansion scope: ENV wins over ARG, as in docker. */
+export function varsOf(ctx: Pick<StepContext, "args">, state: ImageState): VarLookup {
+  return (name) => envLookup(state.config.Env, name) ?? ctx.args.get(name);
+}
+
+/** History entry for an instruction, in BuildKit's style. */
+export function historyFor(ctx: Pick<StepContext, "created">, createdBy: string) {
+  return { created: ctx.created, created_by: createdBy, comment: "buildkit.dockerfile.v0" };
+}
+
+export function locationOf(l: Location) {
+  return { file: l.file, line: l.line, text: l.text };
+}

@@ -1,0 +1,21 @@
+// WORKDIR: relative to the previous one; the directory is created (a layer
+// only when it did not exist), as BuildKit does.
+import path from "node:path";
+import { expandWord } from "../../dockerfile/expand.js";
+import type { WorkdirInstruction } from "../../dockerfile/types.js";
+import { resolveUser } from "../../exec/user.js";
+import { ensureDir } from "../../fsutil/copy-into-root.js";
+import { withLayer, type ImageState } from "../image-state.js";
+import { runLayerStep } from "../layer-step.js";
+import { historyFor, varsOf, type StepContext } from "../step-context.js";
+
+export async function applyWorkdir(ctx: StepContext, state: ImageState, instr: WorkdirInstruction): Promise<ImageState> {
+  const raw = expandWord(instr.path, varsOf(ctx, state));
+  const dir = path.posix.resolve(state.config.WorkingDir || "/", raw);
+  const layer = await runLayerStep(ctx.layerEnv, state.layers, async (rootfs) => {
+    // Owned by the current USER, as BuildKit creates it.
+    const user = await resolveUser(rootfs, state.config.User).catch(() => ({ uid: 0, gid: 0 }));
+    await ensureDir(rootfs, dir, { uid: user.uid, gid: user.gid });
+  });
+  return withLayer({ ...state, config: { ...state.config, WorkingDir: dir } }, layer, historyFor(ctx, instr.original));
+}

@@ -1,0 +1,60 @@
+// Entry point: global options, command dispatch, error rendering, exit code.
+import { Store } from "../store/store.js";
+import { defaultStoreRoot } from "../store/root.js";
+import { buildCommand, imagesCommand, importCommand, inspectCommand, versionText, type Io } from "./commands.js";
+import { formatError } from "./errors.js";
+import { COMMANDS, commandUsage, mainUsage } from "./usage.js";
+
+const HANDLERS = { build: buildCommand, import: importCommand, images: imagesCommand, inspect: inspectCommand } as const;
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let root: string | undefined;
+  const args = [...argv];
+  while (args[0]?.startsWith("-")) {
+    const a = args.shift()!;
+    if (a === "--version" || a === "-v") {
+      io.out(`kiln version ${await versionText()}\n`);
+      return 0;
+    }
+    if (a === "-h" || a === "--help") {
+      io.out(mainUsage(await versionText()));
+      return 0;
+    }
+    if (a === "--root") root = args.shift();
+    else if (a.startsWith("--root=")) root = a.slice(7);
+    else {
+      io.err(`error: unknown global option ${a}\n`);
+      return 2;
+    }
+  }
+  const name = args.shift();
+  if (!name || name === "help") {
+    const topic = args[0];
+    io.out(topic && topic in COMMANDS ? commandUsage(topic) : mainUsage(await versionText()));
+    return name ? 0 : 2;
+  }
+  if (!(name in HANDLERS)) {
+    io.err(`error: unknown command "${name}" (kiln --help lists the commands)\n`);
+    return 2;
+  }
+  if (args.includes("--help") || args.includes("-h")) {
+    io.out(commandUsage(name));
+    return 0;
+  }
+  try {
+    const store = await Store.open(root ?? defaultStoreRoot(io.env));
+    return await HANDLERS[name as keyof typeof HANDLERS](store, args, io);
+  } catch (err) {
+    io.err(formatError(err));
+    return (err as { code?: string }).code === "USAGE" || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1;
+  }
+}
+
+function processIo(): Io {
+  return {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    env: process.env,
+    isTty: process.stderr.isTTY === true,
+  };
+}

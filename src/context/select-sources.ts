@@ -1,0 +1,84 @@
+// Which context paths a COPY/ADD source names: literal paths, or wildcards
+// (Go filepath.Match syntax, which minimatch covers) matched against the
+// context after .dockerignore. Symlinks in the context never lead outside it.
+import { lstat, readdir } from "node:fs/promises";
+import path from "node:path";
+import { minimatch } from "minimatch";
+import { KilnError, type SourceLocation } from "../util/errors.js";
+import type { IgnoreMatcher } from "./dockerignore.js";
+
+export interface SelectedSource {
+  /** Context-relative slash path ("" for the context root). */
+  readonly rel: string;
+  readonly isDir: boolean;
+}
+
+const MAGIC = /[*?[\]]/;
+
+export function hasWildcard(src: string): boolean {
+  return MAGIC.test(src);
+}
+
+/** Normalise a source as docker does: relative to the context, never above it. */
+export function cleanSource(src: string): string {
+  const norm = path.posix.normalize(`/${src}`);
+  return norm === "/" ? "" : norm.slice(1).replace(/\/+$/, "");
+}
+
+export async function selectSources(
+  contextDir: string,
+  src: string,
+  ignore: IgnoreMatcher,
+  location?: SourceLocation,
+): Promise<SelectedSource[]> {
+  const clean = cleanSource(src);
+  if (!hasWildcard(clean)) {
+    if (clean !== "" && ignore.ignores(clean)) throw notFound(src, location, true);
+    try {
+      const st = await lstat(path.join(contextDir, clean));
+      return [{ rel: clean, isDir: st.isDirectory() }];
+    } catch {
+      throw notFound(src, location, false);
+    }
+  }
+  // Walk only below the part of the pattern that has no wildcard.
+  const parts = clean.split("/");
+  const fixed: string[] = [];
+  for (const p of parts) {
+    if (MAGIC.test(p)) break;
+    fixed.push(p);
+  }
+  const depth = parts.length;
+  const out: SelectedSource[] = [];
+  const walk = async (relDir: string, level: number): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(path.join(contextDir, relDir), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const rel = relDir === "" ? e.name : `${relDir}/${e.name}`;
+      if (ignore.ignores(rel)) continue;
+      if (level + 1 === depth) {
+        if (minimatch(rel, clean, { dot: true })) out.push({ rel, isDir: e.isDirectory() });
+      } else if (e.isDirectory()) {
+        await walk(rel, level + 1);
+      }
+    }
+  };
+  await walk(fixed.join("/"), fixed.length);
+  if (out.length === 0) throw notFound(src, location, false);
+  return out;
+}
+
+function notFound(src: string, location: SourceLocation | undefined, ignored: boolean): KilnError {
+  return new KilnError(
+    "COPY_SOURCE_NOT_FOUND",
+    ignored ? `"${src}" is excluded by .dockerignore` : `"${src}" not found in the build context`,
+    {
+      ...(location ? { location } : {}),
+      hint: ignored ? "remove it from .dockerignore or add a `!` exception" : "paths are relative to the build context directory, not the Dockerfile",
+    },
+  );
+}

@@ -1,0 +1,123 @@
+// Copies context files into an image root with COPY's rules: a directory's
+// contents (not the directory) are copied, modes and mtimes are kept, owners
+// become 0:0 or --chown, and every destination is resolved inside the root
+// so an image's symlinks can never send a write to the host.
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, symlink, unlink, utimes, constants } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import path from "node:path";
+import type { IgnoreMatcher } from "../context/dockerignore.js";
+import { resolveInRoot } from "./resolve-in-root.js";
+
+export interface Ownership {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface CopyOptions {
+  /** "preserve" keeps the source's uid/gid (ADD of an archive). */
+  readonly owner: Ownership | "preserve";
+  /** --chmod: applied to every copied file and directory. */
+  readonly mode?: number;
+  /** Context-relative paths to leave out (.dockerignore). */
+  readonly ignore?: IgnoreMatcher;
+}
+
+/**
+ * Copy host path `src` (a file, symlink or directory) to absolute image path
+ * `destInImage` inside `root`. `relInContext` is src's context-relative path,
+ * used to apply .dockerignore to what a directory walk finds.
+ */
+export async function copyIntoRoot(root: string, src: string, relInContext: string, destInImage: string, opts: CopyOptions): Promise<void> {
+  const st = await lstat(src);
+  if (st.isDirectory()) {
+    const dest = await ensureDir(root, destInImage, ownerOf(opts, st));
+    await copyDirContents(root, src, relInContext, dest, destInImage, opts);
+  } else {
+    await ensureDir(root, path.posix.dirname(destInImage), { uid: 0, gid: 0 });
+    const dest = await resolveInRoot(root, destInImage, false);
+    await copyEntry(src, dest, opts);
+  }
+}
+
+/** mkdir -p inside the root; created directories get `owner`, mode 0755. */
+export async function ensureDir(root: string, dirInImage: string, owner: Ownership): Promise<string> {
+  const parts = dirInImage.split("/").filter((p) => p !== "" && p !== ".");
+  let current = "/";
+  let host = root;
+  for (const part of parts) {
+    current = path.posix.join(current, part);
+    host = await resolveInRoot(root, current);
+    try {
+      const st = await lstat(host);
+      if (!st.isDirectory()) {
+        throw Object.assign(new Error(`cannot create directory ${current}: a file is in the way`), { code: "ENOTDIR" });
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await mkdir(host, { mode: 0o755 });
+      await chmod(host, 0o755);
+      await lchown(host, owner.uid, owner.gid);
+    }
+  }
+  return host;
+}
+
+async function copyDirContents(root: string, srcDir: string, relDir: string, destDir: string, destInImage: string, opts: CopyOptions): Promise<void> {
+  const names = (await readdir(srcDir)).sort();
+  for (const name of names) {
+    const rel = relDir === "" ? name : `${relDir}/${name}`;
+    const src = path.join(srcDir, name);
+    const st = await lstat(src);
+    const ignored = opts.ignore?.ignores(rel) ?? false;
+    if (ignored && !(st.isDirectory() && opts.ignore!.mayIncludeUnder(rel))) continue;
+    // destDir is a real directory inside the root; only `name` may be a
+    // symlink planted by the image, and it is never followed for a write
+    // except through resolveInRoot, which keeps it inside the root.
+    const imagePath = path.posix.join(destInImage, name);
+    let dest = path.join(destDir, name);
+    if (st.isDirectory()) {
+      const existing = await lstat(dest).catch(() => undefined);
+      if (existing?.isSymbolicLink()) dest = await ensureDir(root, imagePath, ownerOf(opts, st));
+      else if (existing && !existing.isDirectory()) await unlink(dest);
+      if (!existing || !existing.isDirectory()) await mkdir(dest).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "EEXIST") throw e;
+      });
+      await copyDirContents(root, src, rel, dest, imagePath, opts);
+      if (!ignored) await applyMeta(dest, st, opts);
+    } else {
+      await copyEntry(src, dest, opts);
+    }
+  }
+}
+
+async function copyEntry(src: string, dest: string, opts: CopyOptions): Promise<void> {
+  const st = await lstat(src);
+  const existing = await lstat(dest).catch(() => undefined);
+  if (existing?.isDirectory() && !st.isDirectory()) {
+    throw Object.assign(new Error(`cannot copy file over directory ${dest}`), { code: "EISDIR" });
+  }
+  if (existing) await unlink(dest);
+  if (st.isSymbolicLink()) {
+    await symlink(await readlink(src), dest);
+    const owner = ownerOf(opts, st);
+    await lchown(dest, owner.uid, owner.gid);
+    await lutimes(dest, st.atime, st.mtime);
+    return;
+  }
+  if (!st.isFile()) return; // sockets, devices and fifos in a context are not copied
+  await copyFile(src, dest, constants.COPYFILE_FICLONE);
+  await applyMeta(dest, st, opts);
+}
+
+function ownerOf(opts: CopyOptions, st: Stats): Ownership {
+  return opts.owner === "preserve" ? { uid: st.uid, gid: st.gid } : opts.owner;
+}
+
+async function applyMeta(dest: string, st: Stats, opts: CopyOptions): Promise<void> {
+  const owner = ownerOf(opts, st);
+  const { mode: srcMode, atime, mtime } = st;
+  await lchown(dest, owner.uid, owner.gid);
+  // chmod after chown: chown clears setuid/setgid bits.
+  await chmod(dest, opts.mode ?? srcMode & 0o7777);
+  await utimes(dest, atime, mtime);
+}

@@ -1,0 +1,62 @@
+// `kiln import`: a root filesystem tarball (plain or compressed) becomes a
+// one-layer image, the way base images enter the store without a registry.
+// The tar is unpacked into a snapshot first and the layer made from that
+// snapshot, so the layer is normalised (sorted, no duplicate entries) and the
+// snapshot is exactly what the layer says.
+import { createReadStream } from "node:fs";
+import path from "node:path";
+import { ensureLayerBlob } from "../build/layer-blobs.js";
+import { layerTarDigest } from "../layer/digest-stream.js";
+import type { ImageConfig } from "../oci/config.js";
+import type { Descriptor } from "../oci/descriptor.js";
+import type { Digest } from "../oci/digest.js";
+import type { Platform } from "../oci/platform.js";
+import { normalizeReference } from "../oci/reference.js";
+import { decompressedStream, extractLayer } from "../snapshot/extract.js";
+import { SnapshotIndex } from "../store/snapshot-index.js";
+import type { Store } from "../store/store.js";
+import { KilnError } from "../util/errors.js";
+
+export interface ImportOptions {
+  readonly store: Store;
+  readonly file: string;
+  readonly name: string;
+  readonly platform: Platform;
+  /** Seconds since the epoch for `created` (default: now). */
+  readonly created?: number;
+}
+
+export async function importRootfs(opts: ImportOptions): Promise<Descriptor> {
+  const ref = normalizeReference(opts.name);
+  const snapshots = new SnapshotIndex(opts.store.paths.snapshots);
+  const prepared = await snapshots.prepare();
+  let layer: Descriptor;
+  let diffId: Digest;
+  try {
+    const input = createReadStream(opts.file);
+    await new Promise<void>((resolve, reject) => {
+      input.once("open", () => resolve());
+      input.once("error", (e) => reject(new KilnError("IMPORT_FAILED", `cannot read ${opts.file}: ${e.message}`)));
+    });
+    await extractLayer(await decompressedStream(input), path.join(prepared, "fs"));
+    ({ diffId } = await layerTarDigest(path.join(prepared, "fs")));
+    await snapshots.commit(prepared, { chainId: diffId, diffId, parent: null });
+    layer = await ensureLayerBlob(opts.store, snapshots, { diffId, chainId: diffId });
+  } catch (err) {
+    await snapshots.discard(prepared);
+    throw err;
+  }
+  const created = new Date((opts.created ?? Date.now() / 1000) * 1000).toISOString();
+  const config: ImageConfig = {
+    created,
+    architecture: opts.platform.architecture,
+    os: opts.platform.os,
+    ...(opts.platform.variant ? { variant: opts.platform.variant } : {}),
+    config: {},
+    rootfs: { type: "layers", diff_ids: [diffId] },
+    history: [{ created, created_by: `kiln import ${path.basename(opts.file)}`, comment: "Imported from rootfs tarball" }],
+  };
+  const manifest = await opts.store.putImage(config, [layer]);
+  await opts.store.tag(ref, manifest);
+  return manifest;
+}

@@ -1,0 +1,2 @@
+FROM nothere:1
+RUN true

@@ -1,0 +1,3 @@
+FROM busybox:latest
+RUN echo before
+RUN echo failing && exit 3

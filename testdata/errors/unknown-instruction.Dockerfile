@@ -1,0 +1,2 @@
+FROM busybox:latest
+RUNN echo hi
