@@ -58,6 +58,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const total = stage.instructions.length + 1;
   let stepId = 0;
   const step = async <T>(name: string, fn: (id: number) => Promise<T>): Promise<T> => {
+    if (opts.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
     const id = ++stepId;
     const started = performance.now();
     emit({ kind: "step-start", id, name: `[${id}/${total}] ${name}` });
@@ -85,6 +86,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         created,
         emit,
         args,
+        ...(opts.signal ? { signal: opts.signal } : {}),
       };
       if (instr.kind === "arg") {
         for (const a of instr.args) {

@@ -24,4 +24,6 @@ export interface BuildOptions {
   /** Clamp file times and image timestamps: same inputs, same digests. */
   readonly sourceDateEpoch?: number;
   readonly onEvent?: EventSink;
+  /** Abort to stop the build cleanly: the running step is stopped and nothing is committed. */
+  readonly signal?: AbortSignal;
 }

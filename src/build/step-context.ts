@@ -22,6 +22,7 @@ export interface StepContext {
   readonly emit: EventSink;
   /** ARGs declared in this stage so far, with their values (undefined = declared, no value). */
   readonly args: ReadonlyMap<string, string | undefined>;
+  readonly signal?: AbortSignal;
 }
 
 /** Expansion scope: ENV wins over ARG, as in docker. */

@@ -14,6 +14,8 @@ import { parseOutput } from "./parse-output.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
 
 export interface Io {
+  /** Aborted on the first Ctrl-C / SIGTERM: the build stops and cleans up. */
+  readonly signal?: AbortSignal;
   readonly out: (s: string) => void;
   readonly err: (s: string) => void;
   readonly env: NodeJS.ProcessEnv;
@@ -68,6 +70,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
     outputs: (values.output ?? []).map(parseOutput),
     ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
     onEvent: progressPrinter(mode, io.err),
+    ...(io.signal ? { signal: io.signal } : {}),
   });
   if (values.quiet) io.out(`${result.manifest?.digest ?? ""}\n`);
   else {

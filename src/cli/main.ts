@@ -1,5 +1,6 @@
 // Entry point: global options, command dispatch, error rendering, exit code.
 import { Store } from "../store/store.js";
+import { recoverInterrupted } from "../store/recover.js";
 import { defaultStoreRoot } from "../store/root.js";
 import { buildCommand, imagesCommand, importCommand, inspectCommand, versionText, type Io } from "./commands.js";
 import { formatError } from "./errors.js";
@@ -43,15 +44,28 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   }
   try {
     const store = await Store.open(root ?? defaultStoreRoot(io.env));
+    await recoverInterrupted(store.paths);
     return await HANDLERS[name as keyof typeof HANDLERS](store, args, io);
   } catch (err) {
     io.err(formatError(err));
-    return (err as { code?: string }).code === "USAGE" || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1;
+    const code = (err as { code?: string }).code;
+    if (code === "INTERRUPTED") return 130;
+    return code === "USAGE" || code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1;
   }
 }
 
 function processIo(): Io {
+  // First signal: stop cleanly (unmount, discard the step). Second: exit now.
+  const controller = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (controller.signal.aborted) process.exit(130);
+      process.stderr.write(`\nkiln: ${sig}: stopping (again to force)\n`);
+      controller.abort();
+    });
+  }
   return {
+    signal: controller.signal,
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     env: process.env,

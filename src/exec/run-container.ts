@@ -22,6 +22,8 @@ export interface RunOptions {
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly hostname?: string;
+  /** Aborting stops the container (SIGTERM through the runtime, which forwards it). */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -31,7 +33,7 @@ export interface RunResult {
 export async function runContainer(opts: RunOptions): Promise<RunResult> {
   const runtimeName = opts.runtime ?? "runc";
   const runtime = await findRuntime(runtimeName);
-  const bundle = await mkdtemp(path.join(opts.stateDir ?? tmpdir(), "kiln-run-"));
+  const bundle = await mkdtemp(path.join(opts.stateDir ?? tmpdir(), `run-${process.pid}-`));
   const id = `kiln-${randomBytes(6).toString("hex")}`;
   const stubs = await createMountStubs(opts.rootfs, mountDestinations({ network: opts.network }));
   try {
@@ -58,9 +60,15 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
       );
       child.stdout.pipe(opts.stdout, { end: false });
       child.stderr.pipe(opts.stderr, { end: false });
+      const onAbort = () => child.kill("SIGTERM");
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
       child.on("error", reject);
-      child.on("close", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+      child.on("close", (c, signal) => {
+        opts.signal?.removeEventListener("abort", onAbort);
+        resolve(c ?? (signal ? 128 : 1));
+      });
     });
+    if (opts.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
     if (code !== 0) {
       const failure = await runtimeFailure(logFile);
       if (failure !== undefined) {

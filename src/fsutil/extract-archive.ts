@@ -66,7 +66,7 @@ export async function isArchive(file: string): Promise<boolean> {
 }
 
 export async function extractArchiveInto(archive: string, root: string, destInImage: string, tmpDir: string): Promise<void> {
-  const scratch = await mkdtemp(path.join(tmpDir, "add-"));
+  const scratch = await mkdtemp(path.join(tmpDir, `add-${process.pid}-`));
   try {
     await extractLayer(await decompressed(archive), scratch);
     await copyIntoRoot(root, scratch, "", destInImage, { owner: "preserve" });

@@ -39,6 +39,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, instr: RunIn
       network,
       runtime: ctx.runtime,
       stateDir: ctx.layerEnv.tmpDir,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
       stdout: out("stdout"),
       stderr: out("stderr"),
     });
