@@ -5,7 +5,7 @@ import path from "node:path";
 import { loadDockerignore } from "../context/dockerignore.js";
 import { expandWord } from "../dockerfile/expand.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
-import type { Dockerfile, Instruction, Stage } from "../dockerfile/types.js";
+import type { Dockerfile, Instruction, Location, Stage } from "../dockerfile/types.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
@@ -57,7 +57,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
   const total = stage.instructions.length + 1;
   let stepId = 0;
-  const step = async <T>(name: string, fn: (id: number) => Promise<T>): Promise<T> => {
+  // Any error a step raises is reported at that step's Dockerfile line.
+  const step = async <T>(instr: { original: string; location: Location }, fn: (id: number) => Promise<T>): Promise<T> => {
+    const name = instr.original;
     if (opts.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
     const id = ++stepId;
     const started = performance.now();
@@ -68,14 +70,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       return r;
     } catch (err) {
       emit({ kind: "step-failed", id, ms: performance.now() - started });
-      throw err;
+      throw withLocation(err, instr.location);
     }
   };
 
-  let state = await step(stage.from.original, () => fromImage(opts.store, snapshots, stage, metaArgs, platform));
+  let state = await step(stage.from, () => fromImage(opts.store, snapshots, stage, metaArgs, platform));
   const args = new Map<string, string | undefined>();
   for (const instr of stage.instructions) {
-    state = await step(instr.original, async (id) => {
+    state = await step(instr, async (id) => {
       const ctx: StepContext = {
         stepId: id,
         layerEnv: { snapshots, tmpDir: opts.store.paths.tmp, ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}) },
@@ -83,6 +85,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         ignore,
         network: opts.network ?? "none",
         runtime: opts.runtime ?? "runc",
+        ...(opts.runtimeSearchPath !== undefined ? { runtimeSearchPath: opts.runtimeSearchPath } : {}),
         created,
         emit,
         args,
@@ -121,6 +124,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   return { ...(manifest ? { manifest } : {}), config, tags };
 }
 
+function withLocation(err: unknown, location: Location): unknown {
+  if (!(err instanceof KilnError) || err.location) return err;
+  return new KilnError(err.code, err.message, { location: locationOf(location), ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
+}
+
 function targetStage(df: Dockerfile, target: string | undefined): Stage {
   if (df.stages.length === 0) throw new KilnError("NO_STAGES", `${df.file} has no FROM instruction`, { hint: "a Dockerfile starts with FROM IMAGE (or FROM scratch)" });
   if (target === undefined) return df.stages.at(-1)!;
@@ -157,13 +165,7 @@ async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, m
   const name = expandWord(stage.from.image, (n) => metaArgs.get(n));
   const want = stage.from.platform ? parsePlatform(expandWord(stage.from.platform, (n) => metaArgs.get(n))) : platform;
   if (name === "scratch") return emptyState(want);
-  let resolved;
-  try {
-    resolved = await store.resolveImage(name, want);
-  } catch (err) {
-    if (err instanceof KilnError) throw new KilnError(err.code, err.message, { location: loc, ...(err.hint ? { hint: err.hint } : {}) });
-    throw err;
-  }
+  const resolved = await store.resolveImage(name, want);
   if (!resolved) {
     throw new KilnError("BASE_IMAGE_NOT_FOUND", `base image "${name}" is not in the local store`, {
       location: loc,

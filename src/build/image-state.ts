@@ -1,6 +1,6 @@
 // The image a stage is building, as an immutable value: every instruction
 // returns a new state (go-containerregistry's mutate, in spirit).
-import type { ContainerConfig, HistoryEntry, ImageConfig } from "../oci/config.js";
+import { DEFAULT_PATH, envLookup, type ContainerConfig, type HistoryEntry, type ImageConfig } from "../oci/config.js";
 import type { Digest } from "../oci/digest.js";
 import type { Platform } from "../oci/platform.js";
 
@@ -18,10 +18,15 @@ export interface ImageState {
   readonly cmdFromBase: boolean;
 }
 
+// BuildKit gives every image a PATH when its base has none (scratch included).
+function withDefaultPath(c: ContainerConfig): ContainerConfig {
+  return envLookup(c.Env, "PATH") === undefined ? { ...c, Env: [`PATH=${DEFAULT_PATH}`, ...(c.Env ?? [])] } : c;
+}
+
 export function stateFromImage(config: ImageConfig, layers: readonly LayerRecord[]): ImageState {
   return {
     platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
-    config: config.config ?? {},
+    config: withDefaultPath(config.config ?? {}),
     layers,
     history: config.history ?? [],
     cmdFromBase: true,
@@ -29,7 +34,7 @@ export function stateFromImage(config: ImageConfig, layers: readonly LayerRecord
 }
 
 export function emptyState(platform: Platform): ImageState {
-  return { platform, config: {}, layers: [], history: [], cmdFromBase: false };
+  return { platform, config: withDefaultPath({}), layers: [], history: [], cmdFromBase: false };
 }
 
 export function withConfig(s: ImageState, patch: Partial<ContainerConfig>, history: HistoryEntry): ImageState {

@@ -18,6 +18,8 @@ export interface BuildOptions {
   readonly buildArgs?: Readonly<Record<string, string>>;
   readonly network?: NetworkMode;
   readonly runtime?: RuntimeName;
+  /** PATH searched for the runtime binary (default: this process's PATH). */
+  readonly runtimeSearchPath?: string;
   readonly platform?: Platform;
   readonly target?: string;
   readonly outputs?: readonly Output[];

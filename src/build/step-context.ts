@@ -17,6 +17,7 @@ export interface StepContext {
   readonly ignore: IgnoreMatcher;
   readonly network: NetworkMode;
   readonly runtime: RuntimeName;
+  readonly runtimeSearchPath?: string;
   /** Timestamp written into history entries. */
   readonly created: string;
   readonly emit: EventSink;

@@ -65,6 +65,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
     buildArgs,
     network,
     runtime,
+    ...(io.env.PATH !== undefined ? { runtimeSearchPath: io.env.PATH } : {}),
     ...(values.platform ? { platform: parsePlatform(values.platform) } : {}),
     ...(values.target ? { target: values.target } : {}),
     outputs: (values.output ?? []).map(parseOutput),

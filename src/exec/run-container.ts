@@ -24,6 +24,8 @@ export interface RunOptions {
   readonly hostname?: string;
   /** Aborting stops the container (SIGTERM through the runtime, which forwards it). */
   readonly signal?: AbortSignal;
+  /** PATH to find the runtime in (default: this process's). */
+  readonly searchPath?: string;
 }
 
 export interface RunResult {
@@ -32,7 +34,7 @@ export interface RunResult {
 
 export async function runContainer(opts: RunOptions): Promise<RunResult> {
   const runtimeName = opts.runtime ?? "runc";
-  const runtime = await findRuntime(runtimeName);
+  const runtime = await findRuntime(runtimeName, opts.searchPath);
   const bundle = await mkdtemp(path.join(opts.stateDir ?? tmpdir(), `run-${process.pid}-`));
   const id = `kiln-${randomBytes(6).toString("hex")}`;
   const stubs = await createMountStubs(opts.rootfs, mountDestinations({ network: opts.network }));

@@ -20,7 +20,8 @@ function startBuild(root: string, ctxDir: string) {
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const running = new Promise<void>((resolve) => {
     child.stderr.on("data", () => {
-      if (stderr.includes("started-sleeping")) resolve();
+      // the RUN output line, not the step title: the step is mounted and running
+      if (/#\d+ [\d.]+ started-sleeping/.test(stderr)) resolve();
     });
   });
   const exited = new Promise<number | null>((resolve) => child.on("close", (code, sig) => resolve(code ?? (sig ? -1 : null))));

@@ -80,7 +80,7 @@ describe("kiln build: layers as umoci and runc see them", () => {
   });
 
   it("the store's JSON validates against the OCI schemas", async (ctx) => {
-    if (!haveSchemas()) {
+    if (!haveSchemas) {
       console.warn("../shared/conformance is absent: OCI schema checks skipped");
       ctx.skip();
     }

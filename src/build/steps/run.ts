@@ -28,10 +28,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, instr: RunIn
       },
     });
   const layer = await runLayerStep(ctx.layerEnv, state.layers, async (rootfs) => {
-    const user = await resolveUser(rootfs, state.config.User).catch((err: unknown) => {
-      if (err instanceof KilnError) throw new KilnError(err.code, err.message, { location: locationOf(instr.location), ...(err.hint ? { hint: err.hint } : {}) });
-      throw err;
-    });
+    const user = await resolveUser(rootfs, state.config.User);
     await ensureDir(rootfs, cwd, { uid: 0, gid: 0 });
     const { exitCode } = await runContainer({
       rootfs,
@@ -40,6 +37,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, instr: RunIn
       runtime: ctx.runtime,
       stateDir: ctx.layerEnv.tmpDir,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.runtimeSearchPath !== undefined ? { searchPath: ctx.runtimeSearchPath } : {}),
       stdout: out("stdout"),
       stderr: out("stderr"),
     });
