@@ -5,11 +5,14 @@ import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { minimatch } from "minimatch";
 import { KilnError, type SourceLocation } from "../util/errors.js";
+import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import type { IgnoreMatcher } from "./dockerignore.js";
 
 export interface SelectedSource {
   /** Context-relative slash path ("" for the context root). */
   readonly rel: string;
+  /** Where it is on the host: symlinks on the way resolved inside the context. */
+  readonly host: string;
   readonly isDir: boolean;
 }
 
@@ -35,8 +38,9 @@ export async function selectSources(
   if (!hasWildcard(clean)) {
     if (clean !== "" && ignore.ignores(clean)) throw notFound(src, location, true);
     try {
-      const st = await lstat(path.join(contextDir, clean));
-      return [{ rel: clean, isDir: st.isDirectory() }];
+      const host = await resolveInRoot(contextDir, clean);
+      const st = await lstat(host);
+      return [{ rel: clean, host, isDir: st.isDirectory() }];
     } catch {
       throw notFound(src, location, false);
     }
@@ -53,7 +57,7 @@ export async function selectSources(
   const walk = async (relDir: string, level: number): Promise<void> => {
     let entries;
     try {
-      entries = await readdir(path.join(contextDir, relDir), { withFileTypes: true });
+      entries = await readdir(await resolveInRoot(contextDir, relDir), { withFileTypes: true });
     } catch {
       return;
     }
@@ -61,7 +65,10 @@ export async function selectSources(
       const rel = relDir === "" ? e.name : `${relDir}/${e.name}`;
       if (ignore.ignores(rel)) continue;
       if (level + 1 === depth) {
-        if (minimatch(rel, clean, { dot: true })) out.push({ rel, isDir: e.isDirectory() });
+        if (minimatch(rel, clean, { dot: true })) {
+          const host = await resolveInRoot(contextDir, rel);
+          out.push({ rel, host, isDir: (await lstat(host)).isDirectory() });
+        }
       } else if (e.isDirectory()) {
         await walk(rel, level + 1);
       }

@@ -54,9 +54,14 @@ export async function ensureDir(root: string, dirInImage: string, owner: Ownersh
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      await mkdir(host, { mode: 0o755 });
-      await chmod(host, 0o755);
-      await lchown(host, owner.uid, owner.gid);
+      // A symlink may have led to a path whose parents are missing too; they
+      // are plain new directories inside the root (resolveInRoot checked the
+      // existing part), created like docker does: 0755, owned as asked.
+      const first = await mkdir(host, { recursive: true, mode: 0o755 });
+      for (let d = host; first !== undefined && d.length >= first.length; d = path.dirname(d)) {
+        await chmod(d, 0o755);
+        await lchown(d, owner.uid, owner.gid);
+      }
     }
   }
   return host;

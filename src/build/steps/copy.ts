@@ -32,7 +32,7 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
   const destRaw = expandWord(instr.dest, vars);
   const workdir = state.config.WorkingDir || "/";
   const dest = path.posix.resolve(workdir, destRaw);
-  const destIsDir = destRaw.endsWith("/") || destRaw === "." || rawSources.length > 1 || rawSources.some(hasWildcard);
+  const destIsDir = destRaw.endsWith("/") || destRaw === "." || destRaw === "..";
   const mode = instr.chmod !== undefined ? parseChmod(instr.chmod, loc) : undefined;
 
   const selected: SelectedSource[] = [];
@@ -46,7 +46,7 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
     const opts = { owner, ignore: ctx.ignore, ...(mode !== undefined ? { mode } : {}) };
     const existingDir = await isDirInRoot(rootfs, dest);
     for (const src of selected) {
-      const hostSrc = path.join(ctx.contextDir, src.rel);
+      const hostSrc = src.host;
       if (instr.kind === "add" && !src.isDir && (await isArchive(hostSrc))) {
         await extractArchiveInto(hostSrc, rootfs, dest, ctx.layerEnv.tmpDir);
         continue;
