@@ -8,6 +8,6 @@ export default defineConfig({
     pool: "forks",
     // Integration tests mount overlays and run runc; two cores here.
     maxWorkers: 2,
-    reporters: ["default"],
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });
