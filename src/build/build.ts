@@ -2,10 +2,12 @@
 // outputs). The typed API the CLI calls; progress goes out as events.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { StepRecords } from "../cache/records.js";
+import { StatMemo } from "../cache/stat-memo.js";
 import { loadDockerignore } from "../context/dockerignore.js";
 import { expandWord } from "../dockerfile/expand.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
-import type { Dockerfile, Instruction, Location, Stage } from "../dockerfile/types.js";
+import type { Dockerfile, Stage } from "../dockerfile/types.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
@@ -14,22 +16,22 @@ import { SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { ensureBaseSnapshots } from "./base-snapshots.js";
-import { ignoreEvents, type EventSink } from "./events.js";
+import { ignoreEvents } from "./events.js";
 import { emptyState, stateFromImage, toImageConfig, type ImageState } from "./image-state.js";
 import { ensureLayerBlob } from "./layer-blobs.js";
 import type { BuildOptions } from "./options.js";
 import { writeOutputs } from "./outputs.js";
-import { historyFor, locationOf, type StepContext } from "./step-context.js";
-import { applyCopy } from "./steps/copy.js";
-import { applyMetadata } from "./steps/metadata.js";
-import { applyRun } from "./steps/run.js";
-import { applyWorkdir } from "./steps/workdir.js";
+import { runStage, runStep, type StageEnv } from "./run-stage.js";
+import { locationOf } from "./step-context.js";
 
 export interface BuildResult {
   /** Absent when only a local rootfs was asked for (no blobs made). */
   readonly manifest?: Descriptor;
   readonly config: ImageConfig;
   readonly tags: readonly string[];
+  /** Filesystem steps that ran, and those the cache answered. */
+  readonly executed: number;
+  readonly cached: number;
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
@@ -49,65 +51,51 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const buildArgs = new Map(Object.entries(opts.buildArgs ?? {}));
   const usedArgs = new Set<string>();
   const metaArgs = resolveMetaArgs(df, buildArgs, usedArgs, platform);
-
-  const snapshots = new SnapshotIndex(opts.store.paths.snapshots);
-  const created = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
+  const store = opts.store;
+  const snapshots = new SnapshotIndex(store.paths.snapshots);
+  const now = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
   const dockerfileRel = path.relative(contextDir, dockerfilePath);
-  const ignore = await loadDockerignore(contextDir, dockerfileRel.startsWith("..") ? undefined : dockerfileRel);
-
-  const total = stage.instructions.length + 1;
-  let stepId = 0;
-  // Any error a step raises is reported at that step's Dockerfile line.
-  const step = async <T>(instr: { original: string; location: Location }, fn: (id: number) => Promise<T>): Promise<T> => {
-    const name = instr.original;
-    if (opts.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
-    const id = ++stepId;
-    const started = performance.now();
-    emit({ kind: "step-start", id, name: `[${id}/${total}] ${name}` });
-    try {
-      const r = await fn(id);
-      emit({ kind: "step-done", id, ms: performance.now() - started });
-      return r;
-    } catch (err) {
-      emit({ kind: "step-failed", id, ms: performance.now() - started });
-      throw withLocation(err, instr.location);
-    }
+  const memo = await StatMemo.load(path.join(store.paths.cache, "stat-memo.json"));
+  let stepCounter = 0;
+  const env: StageEnv = {
+    dockerfilePath,
+    contextDir,
+    ignore: await loadDockerignore(contextDir, dockerfileRel.startsWith("..") ? undefined : dockerfileRel),
+    snapshots,
+    records: new StepRecords(store.paths.cache, store.paths.tmp),
+    memo,
+    tmpDir: store.paths.tmp,
+    network: opts.network ?? "none",
+    runtime: opts.runtime ?? "runc",
+    ...(opts.runtimeSearchPath !== undefined ? { runtimeSearchPath: opts.runtimeSearchPath } : {}),
+    ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+    now,
+    useCache: !opts.noCache && !(stage.name !== undefined && (opts.noCacheFilter ?? []).some((n) => n.toLowerCase() === stage.name)),
+    explainAll: opts.explainCache ?? false,
+    emit,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    buildArgs,
+    metaArgs,
+    usedArgs,
+    nextStepId: () => ++stepCounter,
+    totalSteps: stage.instructions.length + 1,
   };
 
-  let state = await step(stage.from, () => fromImage(opts.store, snapshots, stage, metaArgs, platform));
-  const args = new Map<string, string | undefined>();
-  for (const instr of stage.instructions) {
-    state = await step(instr, async (id) => {
-      const ctx: StepContext = {
-        stepId: id,
-        layerEnv: { snapshots, tmpDir: opts.store.paths.tmp, ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}) },
-        contextDir,
-        ignore,
-        network: opts.network ?? "none",
-        runtime: opts.runtime ?? "runc",
-        ...(opts.runtimeSearchPath !== undefined ? { runtimeSearchPath: opts.runtimeSearchPath } : {}),
-        created,
-        emit,
-        args,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      };
-      if (instr.kind === "arg") {
-        for (const a of instr.args) {
-          const fromCli = buildArgs.get(a.name);
-          if (fromCli !== undefined) usedArgs.add(a.name);
-          const dflt = a.default !== undefined ? expandWord(a.default, (n) => args.get(n) ?? metaArgs.get(n)) : metaArgs.get(a.name);
-          args.set(a.name, fromCli ?? dflt);
-        }
-        return { ...state, history: [...state.history, { ...historyFor(ctx, instr.original), empty_layer: true }] };
-      }
-      return applyInstruction(ctx, state, instr);
-    });
-  }
+  let base: { state: ImageState; digest: string } | undefined;
+  await runStep(env, stage.from, async () => {
+    base = await fromImage(store, snapshots, stage, metaArgs, platform);
+    return base.state;
+  });
+  const result = await runStage(env, stage, base!);
+  await memo.save(store.paths.tmp);
   for (const name of buildArgs.keys()) {
     if (!usedArgs.has(name)) emit({ kind: "warning", message: `build-arg ${name} was not consumed by any ARG in the Dockerfile` });
   }
 
-  const config = toImageConfig(state, created);
+  const state = result.state;
+  // The image is as old as its newest step: a fully cached rebuild
+  // reproduces the config, and so the digest.
+  const config = toImageConfig(state, state.history.at(-1)?.created ?? now);
   const tags = (opts.tags ?? []).map(normalizeReference);
   // Layers are compressed only when something needs blobs: a tag in the
   // store, or an image output. `--output type=local` alone needs none.
@@ -116,17 +104,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   let manifest: Descriptor | undefined;
   if (!onlyLocal) {
     const layers: Descriptor[] = [];
-    for (const l of state.layers) layers.push(await ensureLayerBlob(opts.store, snapshots, l));
-    manifest = await opts.store.putImage(config, layers);
-    for (const t of tags) await opts.store.tag(t, manifest);
+    for (const l of state.layers) layers.push(await ensureLayerBlob(store, snapshots, l));
+    manifest = await store.putImage(config, layers);
+    for (const t of tags) await store.tag(t, manifest);
   }
-  await writeOutputs(opts.store, snapshots, { ...(manifest ? { manifest } : {}), config, layers: state.layers, tags }, outputs);
-  return { ...(manifest ? { manifest } : {}), config, tags };
-}
-
-function withLocation(err: unknown, location: Location): unknown {
-  if (!(err instanceof KilnError) || err.location) return err;
-  return new KilnError(err.code, err.message, { location: locationOf(location), ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
+  await writeOutputs(store, snapshots, { ...(manifest ? { manifest } : {}), config, layers: state.layers, tags }, outputs);
+  return { ...(manifest ? { manifest } : {}), config, tags, executed: result.executed, cached: result.cached };
 }
 
 function targetStage(df: Dockerfile, target: string | undefined): Stage {
@@ -160,11 +143,11 @@ function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: S
   return m;
 }
 
-async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, metaArgs: Map<string, string | undefined>, platform: Platform): Promise<ImageState> {
+async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, metaArgs: Map<string, string | undefined>, platform: Platform): Promise<{ state: ImageState; digest: string }> {
   const loc = locationOf(stage.from.location);
   const name = expandWord(stage.from.image, (n) => metaArgs.get(n));
   const want = stage.from.platform ? parsePlatform(expandWord(stage.from.platform, (n) => metaArgs.get(n))) : platform;
-  if (name === "scratch") return emptyState(want);
+  if (name === "scratch") return { state: emptyState(want), digest: "" };
   const resolved = await store.resolveImage(name, want);
   if (!resolved) {
     throw new KilnError("BASE_IMAGE_NOT_FOUND", `base image "${name}" is not in the local store`, {
@@ -177,29 +160,5 @@ async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, m
     throw new KilnError("PLATFORM_MISMATCH", `base image "${name}" is ${formatPlatform(have)}, but the build is for ${formatPlatform(want)}`, { location: loc });
   }
   const layers = await ensureBaseSnapshots(store, snapshots, resolved.manifest, resolved.config);
-  return stateFromImage(resolved.config, layers);
-}
-
-function applyInstruction(ctx: StepContext, state: ImageState, instr: Instruction): Promise<ImageState> | ImageState {
-  switch (instr.kind) {
-    case "run":
-      return applyRun(ctx, state, instr);
-    case "copy":
-    case "add":
-      return applyCopy(ctx, state, instr);
-    case "workdir":
-      return applyWorkdir(ctx, state, instr);
-    case "env":
-    case "label":
-    case "expose":
-    case "volume":
-    case "entrypoint":
-    case "cmd":
-    case "shell":
-    case "stopsignal":
-    case "user":
-      return applyMetadata(ctx, state, instr);
-    default:
-      throw new KilnError("UNSUPPORTED", `${instr.kind.toUpperCase()} is not supported yet`, { location: locationOf(instr.location) });
-  }
+  return { state: stateFromImage(resolved.config, layers), digest: resolved.manifestDescriptor.digest };
 }

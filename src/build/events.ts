@@ -6,6 +6,7 @@ export type BuildEvent =
   | { readonly kind: "step-log"; readonly id: number; readonly stream: "stdout" | "stderr"; readonly data: Buffer }
   | { readonly kind: "step-done"; readonly id: number; readonly ms: number; readonly note?: string }
   | { readonly kind: "step-failed"; readonly id: number; readonly ms: number }
+  | { readonly kind: "cache-miss"; readonly id: number; readonly reason: string }
   | { readonly kind: "warning"; readonly message: string; readonly location?: SourceLocation };
 
 export type EventSink = (e: BuildEvent) => void;

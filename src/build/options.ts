@@ -1,5 +1,6 @@
 import type { RuntimeName } from "../exec/find-runtime.js";
 import type { NetworkMode } from "../exec/runtime-spec.js";
+import type { SecretSource } from "../exec/secret-source.js";
 import type { Platform } from "../oci/platform.js";
 import type { Store } from "../store/store.js";
 import type { EventSink } from "./events.js";
@@ -26,6 +27,14 @@ export interface BuildOptions {
   /** Clamp file times and image timestamps: same inputs, same digests. */
   readonly sourceDateEpoch?: number;
   readonly onEvent?: EventSink;
+  /** Run every step; results are still recorded for the next build. */
+  readonly noCache?: boolean;
+  /** Stages (by name) whose steps run even when cached. */
+  readonly noCacheFilter?: readonly string[];
+  /** Report why each step missed the cache, even on a first build. */
+  readonly explainCache?: boolean;
   /** Abort to stop the build cleanly: the running step is stopped and nothing is committed. */
   readonly signal?: AbortSignal;
+  /** Secrets RUN --mount=type=secret may mount (`--secret`); never stored anywhere. */
+  readonly secrets?: readonly SecretSource[];
 }

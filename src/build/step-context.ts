@@ -5,6 +5,7 @@ import type { VarLookup } from "../dockerfile/expand.js";
 import type { Location } from "../dockerfile/types.js";
 import type { RuntimeName } from "../exec/find-runtime.js";
 import type { NetworkMode } from "../exec/runtime-spec.js";
+import type { SecretSource } from "../exec/secret-source.js";
 import { envLookup } from "../oci/config.js";
 import type { EventSink } from "./events.js";
 import type { ImageState } from "./image-state.js";
@@ -24,6 +25,10 @@ export interface StepContext {
   /** ARGs declared in this stage so far, with their values (undefined = declared, no value). */
   readonly args: ReadonlyMap<string, string | undefined>;
   readonly signal?: AbortSignal;
+  /** Build secrets by id, for RUN --mount=type=secret. */
+  readonly secrets?: readonly SecretSource[];
+  /** Directory for RUN --mount=type=cache (the store's cache/mounts). */
+  readonly cacheMountsDir?: string;
 }
 
 /** Expansion scope: ENV wins over ARG, as in docker. */

@@ -10,6 +10,8 @@ import { hostPlatform, parsePlatform } from "../oci/platform.js";
 import { familiarReference, parseReference } from "../oci/reference.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
+import { parseSecretFlag } from "../exec/secret-source.js";
+import { checkDockerfileCommand } from "./check-dockerfile.js";
 import { parseOutput } from "./parse-output.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
 
@@ -38,10 +40,16 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       progress: { type: "string" },
       reproducible: { type: "boolean" },
       "no-cache": { type: "boolean" },
+      "no-cache-filter": { type: "string", multiple: true },
+      "explain-cache": { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
+      check: { type: "boolean" },
+      secret: { type: "string", multiple: true },
     },
   });
   if (positionals.length !== 1) throw new KilnError("USAGE", "kiln build needs exactly one CONTEXT directory", { hint: "e.g. kiln build -t app:1 ." });
+  if (values.check) return checkDockerfileCommand({ contextDir: positionals[0]!, ...(values.file ? { dockerfile: values.file } : {}), err: io.err });
+  const secrets = (values.secret ?? []).map((s) => parseSecretFlag(s, io.env));
   const network = values.network ?? "none";
   if (network !== "none" && network !== "host") throw new KilnError("USAGE", `--network must be none or host, not "${network}"`);
   const runtime = values.runtime ?? "runc";
@@ -71,8 +79,13 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
     outputs: (values.output ?? []).map(parseOutput),
     ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
     onEvent: progressPrinter(mode, io.err),
+    noCache: values["no-cache"] ?? false,
+    noCacheFilter: (values["no-cache-filter"] ?? []).flatMap((v) => v.split(",")),
+    explainCache: values["explain-cache"] ?? false,
     ...(io.signal ? { signal: io.signal } : {}),
+    ...(secrets.length ? { secrets } : {}),
   });
+  if (!values.quiet) io.err(`${result.executed} steps run, ${result.cached} cached\n`);
   if (values.quiet) io.out(`${result.manifest?.digest ?? ""}\n`);
   else {
     if (result.manifest) io.err(`writing image ${result.manifest.digest}\n`);

@@ -42,11 +42,14 @@ export function progressPrinter(mode: ProgressMode, write: (s: string) => void):
             const out = Buffer.concat(logs.get(e.id) ?? []).toString();
             if (out) write(out.replace(/^/gm, "   > ").replace(/\s*$/, "\n"));
           } else write(`#${e.id} ERROR ${secs}s\n`);
-        } else if (mode === "plain") write(`#${e.id} DONE ${secs}s${e.note ? ` (${e.note})` : ""}\n`);
-        else if (mode === "tty") write(`=> ${names.get(e.id)} ${secs}s\n`);
+        } else if (mode === "plain") write(e.note === "CACHED" ? `#${e.id} CACHED\n` : `#${e.id} DONE ${secs}s\n`);
+        else if (mode === "tty") write(`=> ${e.note === "CACHED" ? "CACHED " : ""}${names.get(e.id)} ${secs}s\n`);
         logs.delete(e.id);
         break;
       }
+      case "cache-miss":
+        if (mode !== "quiet") write(`#${e.id} cache miss: ${e.reason}\n`);
+        break;
       case "warning": {
         const where = e.location ? `${e.location.file}:${e.location.line}: ` : "";
         if (mode !== "quiet") write(`WARNING: ${where}${e.message}\n`);

@@ -13,7 +13,12 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
   -o, --output SPEC           type=oci,dest=F[,tar=false] | type=docker,dest=F | type=local,dest=DIR (repeatable)
       --progress MODE         plain | tty | quiet | auto (default: auto)
       --reproducible          Clamp timestamps to SOURCE_DATE_EPOCH (0 when unset)
-      --no-cache              Do not use the build cache
+      --no-cache              Do not use the build cache (results are still recorded)
+      --no-cache-filter STAGE Do not use the cache for these stages
+      --explain-cache         Say why every step missed the cache
+      --secret id=ID,src=FILE|env=VAR
+                              Secret for RUN --mount=type=secret (repeatable; never stored in the image)
+      --check                 Run the build checks (lint) only, without building
   -q, --quiet                 Print only the image digest`,
   },
   import: {

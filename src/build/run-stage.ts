@@ -1,0 +1,199 @@
+// Runs one stage's instructions over its base, step by step, asking the
+// cache first for every filesystem step. A hit reuses the recorded layer
+// (and its history entry, so a no-op rebuild gives the same digest); a miss
+// runs the handler, records the result, and says why it missed.
+import { isLayerInstruction, stepInputs } from "../cache/step-inputs.js";
+import { explainMiss } from "../cache/explain.js";
+import { stepIdentity, type StepRecords } from "../cache/records.js";
+import type { StatMemo } from "../cache/stat-memo.js";
+import type { IgnoreMatcher } from "../context/dockerignore.js";
+import { expandWord } from "../dockerfile/expand.js";
+import type { Instruction, Location, Stage } from "../dockerfile/types.js";
+import type { RuntimeName } from "../exec/find-runtime.js";
+import type { NetworkMode } from "../exec/runtime-spec.js";
+import type { ContainerConfig } from "../oci/config.js";
+import { formatPlatform } from "../oci/platform.js";
+import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
+import { KilnError } from "../util/errors.js";
+import type { EventSink } from "./events.js";
+import { withLayer, type ImageState } from "./image-state.js";
+import { historyFor, locationOf, type StepContext } from "./step-context.js";
+import { applyCopy } from "./steps/copy.js";
+import { applyMetadata } from "./steps/metadata.js";
+import { applyRun } from "./steps/run.js";
+import { applyWorkdir } from "./steps/workdir.js";
+
+export interface StageEnv {
+  readonly dockerfilePath: string;
+  readonly contextDir: string;
+  readonly ignore: IgnoreMatcher;
+  readonly snapshots: SnapshotIndex;
+  readonly records: StepRecords;
+  readonly memo: StatMemo;
+  readonly tmpDir: string;
+  readonly network: NetworkMode;
+  readonly runtime: RuntimeName;
+  readonly runtimeSearchPath?: string;
+  readonly sourceDateEpoch?: number;
+  /** Timestamp for steps that make a new layer. */
+  readonly now: string;
+  readonly useCache: boolean;
+  readonly explainAll: boolean;
+  readonly emit: EventSink;
+  readonly signal?: AbortSignal;
+  readonly buildArgs: ReadonlyMap<string, string>;
+  readonly metaArgs: ReadonlyMap<string, string | undefined>;
+  /** Build args some ARG consumed (for the "not consumed" warning). */
+  readonly usedArgs: Set<string>;
+  /** Numbers steps across the whole build, for progress output. */
+  readonly nextStepId: () => number;
+  readonly totalSteps: number;
+}
+
+export interface StageResult {
+  readonly state: ImageState;
+  readonly executed: number;
+  readonly cached: number;
+}
+
+export async function runStage(env: StageEnv, stage: Stage, base: { state: ImageState; digest: string }): Promise<StageResult> {
+  let state = base.state;
+  let executed = 0;
+  let cached = 0;
+  const args = new Map<string, string | undefined>();
+  const platform = formatPlatform(state.platform);
+
+  for (const [index, instr] of stage.instructions.entries()) {
+    state = await runStep(env, instr, async (id) => {
+      // New layers carry the build's time; metadata steps the time of the
+      // step before them, so a fully cached rebuild reproduces every field.
+      const layerStep = isLayerInstruction(instr);
+      const created = layerStep ? env.now : (state.history.at(-1)?.created ?? env.now);
+      const ctx = stepContext(env, id, created, args);
+      if (instr.kind === "arg") {
+        declareArgs(env, args, instr.args);
+        return { ...state, history: [...state.history, { ...historyFor(ctx, instr.original), empty_layer: true }] };
+      }
+      if (!isLayerInstruction(instr)) return applyInstruction(ctx, state, instr);
+
+      const probe = await stepInputs({ contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, args, base: base.digest }, state, instr);
+      const sid = stepIdentity(env.dockerfilePath, stage.index, index, platform);
+      if (probe && env.useCache) {
+        const rec = await env.records.get(probe.key);
+        const parent = state.layers.at(-1)?.chainId ?? null;
+        const chainId = rec?.diffId ? chainIdOf(parent, rec.diffId) : null;
+        if (rec && (chainId === null || (await env.snapshots.get(chainId)))) {
+          cached++;
+          const patched = { ...state, config: { ...state.config, ...(rec.configPatch ?? {}) } };
+          return { ...withLayer(patched, rec.diffId && chainId ? { diffId: rec.diffId, chainId } : null, rec.history), cachedStep: true };
+        }
+        const prev = await env.records.previous(sid);
+        if (prev || env.explainAll) env.emit({ kind: "cache-miss", id, reason: explainMiss(instr.original, prev, probe.inputs) });
+      }
+      executed++;
+      const next = await applyInstruction(ctx, state, instr);
+      if (probe) {
+        const grew = next.layers.length > state.layers.length;
+        await env.records.put(
+          {
+            version: 1,
+            key: probe.key,
+            inputs: probe.inputs,
+            diffId: grew ? next.layers.at(-1)!.diffId : null,
+            history: next.history.at(-1)!,
+            configPatch: configPatch(state.config, next.config),
+          },
+          sid,
+        );
+      }
+      return next;
+    });
+  }
+  return { state: stripMarks(state), executed, cached };
+}
+
+type Marked = ImageState & { cachedStep?: boolean };
+
+function stripMarks(s: Marked): ImageState {
+  const { cachedStep: _ignored, ...rest } = s;
+  return rest;
+}
+
+/** Progress, timing and error location for one step. */
+export async function runStep(env: Pick<StageEnv, "emit" | "signal" | "nextStepId" | "totalSteps">, instr: { original: string; location: Location }, fn: (id: number) => Promise<Marked>): Promise<ImageState> {
+  if (env.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
+  const id = env.nextStepId();
+  const started = performance.now();
+  env.emit({ kind: "step-start", id, name: `[${id}/${env.totalSteps}] ${instr.original}` });
+  try {
+    const r = await fn(id);
+    env.emit({ kind: "step-done", id, ms: performance.now() - started, ...(r.cachedStep ? { note: "CACHED" } : {}) });
+    return stripMarks(r);
+  } catch (err) {
+    env.emit({ kind: "step-failed", id, ms: performance.now() - started });
+    throw withLocation(err, instr.location);
+  }
+}
+
+function withLocation(err: unknown, location: Location): unknown {
+  if (!(err instanceof KilnError) || err.location) return err;
+  return new KilnError(err.code, err.message, { location: locationOf(location), ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
+}
+
+function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyMap<string, string | undefined>): StepContext {
+  return {
+    stepId: id,
+    layerEnv: { snapshots: env.snapshots, tmpDir: env.tmpDir, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}) },
+    contextDir: env.contextDir,
+    ignore: env.ignore,
+    network: env.network,
+    runtime: env.runtime,
+    ...(env.runtimeSearchPath !== undefined ? { runtimeSearchPath: env.runtimeSearchPath } : {}),
+    created,
+    emit: env.emit,
+    args,
+    ...(env.signal ? { signal: env.signal } : {}),
+  };
+}
+
+function declareArgs(env: StageEnv, args: Map<string, string | undefined>, decls: readonly { name: string; default?: string }[]): void {
+  for (const a of decls) {
+    const fromCli = env.buildArgs.get(a.name);
+    if (fromCli !== undefined) env.usedArgs.add(a.name);
+    const dflt = a.default !== undefined ? expandWord(a.default, (n) => args.get(n) ?? env.metaArgs.get(n)) : env.metaArgs.get(a.name);
+    args.set(a.name, fromCli ?? dflt);
+  }
+}
+
+/** Config fields a filesystem step changed (WORKDIR sets WorkingDir). */
+function configPatch(before: ContainerConfig, after: ContainerConfig): Partial<ContainerConfig> | undefined {
+  const patch: Record<string, unknown> = {};
+  for (const k of Object.keys(after) as (keyof ContainerConfig)[]) {
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) patch[k] = after[k];
+  }
+  return Object.keys(patch).length ? (patch as Partial<ContainerConfig>) : undefined;
+}
+
+export function applyInstruction(ctx: StepContext, state: ImageState, instr: Instruction): Promise<ImageState> | ImageState {
+  switch (instr.kind) {
+    case "run":
+      return applyRun(ctx, state, instr);
+    case "copy":
+    case "add":
+      return applyCopy(ctx, state, instr);
+    case "workdir":
+      return applyWorkdir(ctx, state, instr);
+    case "env":
+    case "label":
+    case "expose":
+    case "volume":
+    case "entrypoint":
+    case "cmd":
+    case "shell":
+    case "stopsignal":
+    case "user":
+      return applyMetadata(ctx, state, instr);
+    default:
+      throw new KilnError("UNSUPPORTED", `${instr.kind.toUpperCase()} is not supported yet`, { location: locationOf(instr.location) });
+  }
+}

@@ -1,0 +1,48 @@
+// Cache keys from canonical bytes: a version tag, then every field as
+// <4-byte big-endian length><utf-8 bytes>, hashed with sha256. No separator
+// can be confused with content (kaniko's joined strings could), and the
+// version tag lets the format change without misreading old records. Once
+// keys live in registries the format is forever: tests pin golden keys.
+import { createHash } from "node:crypto";
+import type { Digest } from "../oci/digest.js";
+
+export const KEY_VERSION = "kiln.cache.step.v1";
+
+export interface StepKeyInput {
+  /** chainID of the rootfs the step runs on ("" for an empty rootfs). */
+  readonly chainId: string;
+  /** os/arch[/variant] the step runs for. */
+  readonly platform: string;
+  /** The instruction as written (keyword, flags, arguments). */
+  readonly instruction: string;
+  /** Config the step sees: Env, User, WorkingDir, Shell (canonical JSON). */
+  readonly config: string;
+  /** Build args in scope with their values, sorted by name. */
+  readonly args: ReadonlyArray<readonly [string, string]>;
+  /** Digest of the exact source files a COPY/ADD selects ("" otherwise). */
+  readonly content: string;
+}
+
+function field(h: ReturnType<typeof createHash>, value: string): void {
+  const bytes = Buffer.from(value, "utf8");
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(bytes.length);
+  h.update(len);
+  h.update(bytes);
+}
+
+export function stepKey(input: StepKeyInput): Digest {
+  const h = createHash("sha256");
+  field(h, KEY_VERSION);
+  field(h, input.chainId);
+  field(h, input.platform);
+  field(h, input.instruction);
+  field(h, input.config);
+  field(h, String(input.args.length));
+  for (const [k, v] of input.args) {
+    field(h, k);
+    field(h, v);
+  }
+  field(h, input.content);
+  return `sha256:${h.digest("hex")}` as Digest;
+}

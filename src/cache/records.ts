@@ -1,0 +1,90 @@
+// Step records: what a cached step produced (its layer's diffID, or none)
+// and the inputs it was computed from, so a later miss can be explained
+// against them. cache/steps/<key>.json; cache/last/<step-id>.json points at
+// the newest record for one Dockerfile step, the "previous run" of a miss.
+import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import type { ContainerConfig, HistoryEntry } from "../oci/config.js";
+import { digestHex, type Digest } from "../oci/digest.js";
+import { writeFileDurable } from "../store/durable-file.js";
+
+export interface StepInputs {
+  readonly instruction: string;
+  readonly platform: string;
+  readonly chainId: string;
+  /** Base image manifest digest of the stage, to say "base image changed". */
+  readonly base: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly args: Readonly<Record<string, string>>;
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+export interface StepRecord {
+  readonly version: 1;
+  readonly key: Digest;
+  readonly inputs: StepInputs;
+  readonly diffId: Digest | null;
+  readonly history: HistoryEntry;
+  /** Config fields the step changed (WORKDIR's WorkingDir), re-applied on a hit. */
+  readonly configPatch?: Partial<ContainerConfig>;
+}
+
+export class StepRecords {
+  constructor(
+    readonly dir: string,
+    readonly tmpDir: string,
+  ) {}
+
+  #file(key: Digest): string {
+    return path.join(this.dir, "steps", `${digestHex(key)}.json`);
+  }
+
+  async get(key: Digest): Promise<StepRecord | undefined> {
+    try {
+      const r = JSON.parse(await readFile(this.#file(key), "utf8")) as StepRecord;
+      return r.version === 1 && r.key === key ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(r: StepRecord, stepId: string): Promise<void> {
+    await mkdir(path.join(this.dir, "steps"), { recursive: true });
+    await mkdir(path.join(this.dir, "last"), { recursive: true });
+    await writeFileDurable(this.#file(r.key), JSON.stringify(r), this.tmpDir);
+    await writeFileDurable(path.join(this.dir, "last", `${stepId}.json`), JSON.stringify({ key: r.key }), this.tmpDir);
+  }
+
+  async previous(stepId: string): Promise<StepRecord | undefined> {
+    try {
+      const { key } = JSON.parse(await readFile(path.join(this.dir, "last", `${stepId}.json`), "utf8")) as { key: Digest };
+      return await this.get(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async list(): Promise<{ record: StepRecord; size: number; mtimeMs: number }[]> {
+    const out = [];
+    for (const name of await readdir(path.join(this.dir, "steps")).catch(() => [] as string[])) {
+      const p = path.join(this.dir, "steps", name);
+      try {
+        const st = await stat(p);
+        out.push({ record: JSON.parse(await readFile(p, "utf8")) as StepRecord, size: st.size, mtimeMs: st.mtimeMs });
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return out;
+  }
+
+  async remove(key: Digest): Promise<void> {
+    await rm(this.#file(key), { force: true });
+  }
+}
+
+/** Identity of one Dockerfile step across runs: file, stage, position. */
+export function stepIdentity(dockerfile: string, stage: number, index: number, platform: string): string {
+  return createHash("sha256").update(`${dockerfile}\0${stage}\0${index}\0${platform}`).digest("hex").slice(0, 32);
+}

@@ -1,0 +1,69 @@
+// Remembers file digests by stat so unchanged files are not re-read. The
+// trap (moby/buildkit#4950): a file rewritten with the same size inside the
+// filesystem's timestamp granularity keeps its stat, so a memo taken just
+// before the rewrite would be trusted. As git does for its index ("racy
+// git"), an entry is trusted only if the file's ctime is safely older than
+// the moment the memo was taken; a racily recent file is hashed again.
+import { readFile } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
+import { writeFileDurable } from "../store/durable-file.js";
+
+interface MemoEntry {
+  readonly dev: string;
+  readonly ino: string;
+  readonly size: string;
+  readonly mtimeNs: string;
+  readonly ctimeNs: string;
+  readonly digest: string;
+  /** When this digest was computed (ns since epoch). */
+  readonly takenNs: string;
+}
+
+// Coarse kernel clocks tick every few ms; one second covers every filesystem kiln runs on.
+const RACY_MARGIN_NS = 1_000_000_000n;
+
+export class StatMemo {
+  #entries = new Map<string, MemoEntry>();
+  #dirty = false;
+
+  private constructor(readonly file: string) {}
+
+  static async load(file: string): Promise<StatMemo> {
+    const m = new StatMemo(file);
+    try {
+      const data = JSON.parse(await readFile(file, "utf8")) as Record<string, MemoEntry>;
+      for (const [k, v] of Object.entries(data)) m.#entries.set(k, v);
+    } catch {
+      // no memo yet, or unreadable: start empty
+    }
+    return m;
+  }
+
+  lookup(path: string, st: BigIntStats): string | undefined {
+    const e = this.#entries.get(path);
+    if (!e) return undefined;
+    if (e.dev !== String(st.dev) || e.ino !== String(st.ino) || e.size !== String(st.size)) return undefined;
+    if (e.mtimeNs !== String(st.mtimeNs) || e.ctimeNs !== String(st.ctimeNs)) return undefined;
+    if (st.ctimeNs + RACY_MARGIN_NS >= BigInt(e.takenNs)) return undefined; // racily clean: re-hash
+    return e.digest;
+  }
+
+  remember(path: string, st: BigIntStats, digest: string, takenNs: bigint): void {
+    this.#entries.set(path, {
+      dev: String(st.dev),
+      ino: String(st.ino),
+      size: String(st.size),
+      mtimeNs: String(st.mtimeNs),
+      ctimeNs: String(st.ctimeNs),
+      digest,
+      takenNs: String(takenNs),
+    });
+    this.#dirty = true;
+  }
+
+  async save(tmpDir: string): Promise<void> {
+    if (!this.#dirty) return;
+    await writeFileDurable(this.file, JSON.stringify(Object.fromEntries(this.#entries)), tmpDir);
+    this.#dirty = false;
+  }
+}

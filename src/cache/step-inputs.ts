@@ -1,0 +1,84 @@
+// What a filesystem step consumes, gathered before it runs: the rootfs it
+// starts from (chainID), the config fields that change its result, the
+// variables it can see, and for COPY/ADD (and RUN bind mounts of the
+// context) the exact content it will read. Secrets never enter: only a
+// secret's id is part of the instruction text.
+import { selectSources, type SelectedSource } from "../context/select-sources.js";
+import type { IgnoreMatcher } from "../context/dockerignore.js";
+import { expandWord } from "../dockerfile/expand.js";
+import type { Instruction } from "../dockerfile/types.js";
+import { formatPlatform } from "../oci/platform.js";
+import { envLookup } from "../oci/config.js";
+import type { ImageState } from "../build/image-state.js";
+import { digestSources } from "./content-digest.js";
+import { stepKey } from "./key.js";
+import type { StepInputs } from "./records.js";
+import type { StatMemo } from "./stat-memo.js";
+import type { Digest } from "../oci/digest.js";
+
+export type LayerInstruction = Extract<Instruction, { kind: "run" | "copy" | "add" | "workdir" }>;
+
+export function isLayerInstruction(i: Instruction): i is LayerInstruction {
+  return i.kind === "run" || i.kind === "copy" || i.kind === "add" || i.kind === "workdir";
+}
+
+export interface InputsEnv {
+  readonly contextDir: string;
+  readonly ignore: IgnoreMatcher;
+  readonly memo: StatMemo;
+  readonly args: ReadonlyMap<string, string | undefined>;
+  readonly base: string;
+}
+
+/** undefined: the step cannot be cached (its input is not known before it runs). */
+export async function stepInputs(env: InputsEnv, state: ImageState, instr: LayerInstruction): Promise<{ key: Digest; inputs: StepInputs } | undefined> {
+  const c = state.config;
+  const vars = (n: string) => envLookup(c.Env, n) ?? env.args.get(n);
+  const heredocs = instr.kind === "workdir" ? undefined : instr.heredocs;
+  const instruction = instr.original + (heredocs?.length ? `\n${heredocs.map((h) => `<<${h.name}\n${h.content}`).join("\n")}` : "");
+  const argsInScope = [...env.args].filter((e): e is [string, string] => e[1] !== undefined);
+  let args: [string, string][];
+  let config: Record<string, unknown>;
+  let selected: SelectedSource[] = [];
+  if (instr.kind === "run") {
+    // RUN sees every ARG (as env) and the whole execution config.
+    args = argsInScope;
+    config = { Env: c.Env ?? [], User: c.User ?? "", WorkingDir: c.WorkingDir ?? "", Shell: c.Shell ?? null };
+    for (const spec of instr.flags.mount ?? []) {
+      const m = parseMount(spec);
+      if (m.type === "bind" && m.from === undefined) selected.push(...(await selectSources(env.contextDir, expandWord(m.source ?? ".", vars), env.ignore)));
+    }
+  } else {
+    // COPY/ADD/WORKDIR: only the variables they mention, and what resolves their paths.
+    const mentioned = (name: string) => new RegExp(`\\$\\{?${name}\\b`).test(instruction);
+    args = argsInScope.filter(([k]) => mentioned(k));
+    const env2 = (c.Env ?? []).filter((e) => mentioned(e.split("=", 1)[0]!));
+    config = { Env: env2, WorkingDir: c.WorkingDir ?? "", ...(instr.kind === "workdir" ? { User: c.User ?? "" } : {}) };
+    if (instr.kind !== "workdir") {
+      if (instr.kind === "copy" && instr.from !== undefined) return undefined;
+      for (const raw of instr.sources) {
+        const src = expandWord(raw, vars);
+        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(src)) return undefined; // a URL: known only once fetched
+        selected.push(...(await selectSources(env.contextDir, src, env.ignore)));
+      }
+    }
+  }
+  args.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const content = selected.length ? await digestSources(selected, env.ignore, env.memo) : undefined;
+  const chainId = state.layers.at(-1)?.chainId ?? "";
+  const platform = formatPlatform(state.platform);
+  const key = stepKey({ chainId, platform, instruction, config: JSON.stringify(config), args, content: content?.digest ?? "" });
+  const inputs: StepInputs = { instruction, platform, chainId, base: env.base, config, args: Object.fromEntries(args), ...(content ? { files: content.files } : {}) };
+  return { key, inputs };
+}
+
+function parseMount(spec: string): { type: string; source?: string; from?: string } {
+  const kv = new Map<string, string>();
+  for (const part of spec.split(",")) {
+    const eq = part.indexOf("=");
+    kv.set(eq < 0 ? part : part.slice(0, eq), eq < 0 ? "" : part.slice(eq + 1));
+  }
+  const source = kv.get("source") ?? kv.get("src");
+  const from = kv.get("from");
+  return { type: kv.get("type") ?? "bind", ...(source !== undefined ? { source } : {}), ...(from !== undefined ? { from } : {}) };
+}
