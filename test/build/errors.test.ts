@@ -51,7 +51,7 @@ describe("bad input", () => {
   });
 
   it("no OCI runtime: says which is missing and how to install it", async () => {
-    const r = await kiln(["--root", root, "build", "-f", path.join(ERRORS, "run-fails.Dockerfile"), ERRORS], { PATH: "/nonexistent" });
+    const r = await kiln(["--root", root, "build", "--no-cache", "-f", path.join(ERRORS, "run-fails.Dockerfile"), ERRORS], { PATH: "/nonexistent" });
     expect(r.stderr).toMatch(/^error: .*run-fails\.Dockerfile:2: .*no OCI runtime found: "runc" is not on PATH|^error: no OCI runtime found: "runc" is not on PATH/m);
     expect(r.stderr).toMatch(/apt-get install runc/);
     expect(r.code).toBe(1);
