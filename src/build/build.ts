@@ -12,6 +12,8 @@ import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
 import { normalizeReference } from "../oci/reference.js";
+import { GC_LOCK, Lease } from "../store/leases.js";
+import { withStoreLock } from "../store/lock.js";
 import { SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
@@ -56,6 +58,16 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const now = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
   const dockerfileRel = path.relative(contextDir, dockerfilePath);
   const memo = await StatMemo.load(path.join(store.paths.cache, "stat-memo.json"));
+  // What this build reuses is claimed under the GC lock, so a concurrent
+  // `kiln cache prune` never removes it; what it creates is newer than its lease.
+  const lease = await Lease.open(store.paths);
+  const gcLocked = <T>(fn: () => Promise<T>) => withStoreLock(store.root, fn, { name: GC_LOCK });
+  try {
+    return await buildWithLease();
+  } finally {
+    await lease.release();
+  }
+  async function buildWithLease(): Promise<BuildResult> {
   let stepCounter = 0;
   const env: StageEnv = {
     dockerfilePath,
@@ -78,12 +90,23 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     metaArgs,
     usedArgs,
     nextStepId: () => ++stepCounter,
+    claim: (chainId) =>
+      gcLocked(async () => {
+        if (chainId === null) return true;
+        if (!(await snapshots.get(chainId))) return false;
+        await lease.add([chainId]);
+        return true;
+      }),
     totalSteps: stage.instructions.length + 1,
   };
 
   let base: { state: ImageState; digest: string } | undefined;
   await runStep(env, stage.from, async () => {
-    base = await fromImage(store, snapshots, stage, metaArgs, platform);
+    base = await gcLocked(async () => {
+      const b = await fromImage(store, snapshots, stage, metaArgs, platform);
+      await lease.add(b.state.layers.map((l) => l.chainId));
+      return b;
+    });
     return base.state;
   });
   const result = await runStage(env, stage, base!);
@@ -101,15 +124,19 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   // store, or an image output. `--output type=local` alone needs none.
   const outputs = opts.outputs ?? [];
   const onlyLocal = tags.length === 0 && outputs.length > 0 && outputs.every((o) => o.kind === "local");
-  let manifest: Descriptor | undefined;
-  if (!onlyLocal) {
-    const layers: Descriptor[] = [];
-    for (const l of state.layers) layers.push(await ensureLayerBlob(store, snapshots, l));
-    manifest = await store.putImage(config, layers);
-    for (const t of tags) await store.tag(t, manifest);
+  // Blobs reused from the cache are old: hold the GC lock until a ref names them.
+  return gcLocked(async () => {
+    let manifest: Descriptor | undefined;
+    if (!onlyLocal) {
+      const layers: Descriptor[] = [];
+      for (const l of state.layers) layers.push(await ensureLayerBlob(store, snapshots, l));
+      manifest = await store.putImage(config, layers);
+      for (const t of tags) await store.tag(t, manifest);
+    }
+    await writeOutputs(store, snapshots, { ...(manifest ? { manifest } : {}), config, layers: state.layers, tags }, outputs);
+    return { ...(manifest ? { manifest } : {}), config, tags, executed: result.executed, cached: result.cached };
+  });
   }
-  await writeOutputs(store, snapshots, { ...(manifest ? { manifest } : {}), config, layers: state.layers, tags }, outputs);
-  return { ...(manifest ? { manifest } : {}), config, tags, executed: result.executed, cached: result.cached };
 }
 
 function targetStage(df: Dockerfile, target: string | undefined): Stage {

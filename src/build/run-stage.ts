@@ -13,6 +13,7 @@ import type { RuntimeName } from "../exec/find-runtime.js";
 import type { NetworkMode } from "../exec/runtime-spec.js";
 import type { ContainerConfig } from "../oci/config.js";
 import { formatPlatform } from "../oci/platform.js";
+import type { Digest } from "../oci/digest.js";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
 import type { EventSink } from "./events.js";
@@ -47,6 +48,8 @@ export interface StageEnv {
   readonly usedArgs: Set<string>;
   /** Numbers steps across the whole build, for progress output. */
   readonly nextStepId: () => number;
+  /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
+  readonly claim: (chainId: Digest | null) => Promise<boolean>;
   readonly totalSteps: number;
 }
 
@@ -82,7 +85,8 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
         const rec = await env.records.get(probe.key);
         const parent = state.layers.at(-1)?.chainId ?? null;
         const chainId = rec?.diffId ? chainIdOf(parent, rec.diffId) : null;
-        if (rec && (chainId === null || (await env.snapshots.get(chainId)))) {
+        if (rec && (await env.claim(chainId))) {
+          await env.records.touch(rec.key);
           cached++;
           const patched = { ...state, config: { ...state.config, ...(rec.configPatch ?? {}) } };
           return { ...withLayer(patched, rec.diffId && chainId ? { diffId: rec.diffId, chainId } : null, rec.history), cachedStep: true };

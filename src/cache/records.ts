@@ -2,7 +2,7 @@
 // and the inputs it was computed from, so a later miss can be explained
 // against them. cache/steps/<key>.json; cache/last/<step-id>.json points at
 // the newest record for one Dockerfile step, the "previous run" of a miss.
-import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, utimes } from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import type { ContainerConfig, HistoryEntry } from "../oci/config.js";
@@ -77,6 +77,12 @@ export class StepRecords {
       }
     }
     return out;
+  }
+
+  /** Marks a record as just used (least-recently-used pruning reads mtimes). */
+  async touch(key: Digest): Promise<void> {
+    const t = new Date();
+    await utimes(this.#file(key), t, t).catch(() => {});
   }
 
   async remove(key: Digest): Promise<void> {

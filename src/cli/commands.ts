@@ -12,6 +12,7 @@ import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { parseSecretFlag } from "../exec/secret-source.js";
 import { checkDockerfileCommand } from "./check-dockerfile.js";
+import { ago, formatBytes, table } from "./format.js";
 import { parseOutput } from "./parse-output.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
 
@@ -125,7 +126,7 @@ export async function imagesCommand(store: Store, argv: string[], io: Io): Promi
       continue;
     }
     const repo = familiarReference({ registry: r.registry, repository: r.repository });
-    rows.push([repo, r.tag ?? "<none>", id, config?.created ? ago(config.created) : "", humanSize(size)]);
+    rows.push([repo, r.tag ?? "<none>", id, config?.created ? ago(config.created) : "", formatBytes(size)]);
   }
   if (values.quiet) {
     for (const r of rows) io.out(`${r[0]}\n`);
@@ -159,31 +160,6 @@ export async function inspectCommand(store: Store, argv: string[], io: Io): Prom
   }
   io.out(`${JSON.stringify(out, null, 4)}\n`);
   return 0;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("").trimEnd() + "\n").join("");
-}
-
-function humanSize(n: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
-}
-
-function ago(iso: string): string {
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (s < 60) return "Less than a minute ago";
-  if (s < 3600) return `${Math.floor(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} hours ago`;
-  if (s < 86400 * 365) return `${Math.floor(s / 86400)} days ago`;
-  return `${Math.floor(s / (86400 * 365))} years ago`;
 }
 
 export async function versionText(): Promise<string> {

@@ -3,10 +3,11 @@ import { Store } from "../store/store.js";
 import { recoverInterrupted } from "../store/recover.js";
 import { defaultStoreRoot } from "../store/root.js";
 import { buildCommand, imagesCommand, importCommand, inspectCommand, versionText, type Io } from "./commands.js";
+import { cacheCommand } from "./cache-commands.js";
 import { formatError } from "./errors.js";
 import { COMMANDS, commandUsage, mainUsage } from "./usage.js";
 
-const HANDLERS = { build: buildCommand, import: importCommand, images: imagesCommand, inspect: inspectCommand } as const;
+const HANDLERS = { build: buildCommand, import: importCommand, images: imagesCommand, inspect: inspectCommand, cache: cacheCommand } as const;
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let root: string | undefined;

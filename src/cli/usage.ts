@@ -27,6 +27,10 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
   },
   images: { usage: "kiln images [-q]", summary: "List images in the local store" },
   inspect: { usage: "kiln inspect [--format TEMPLATE] IMAGE...", summary: "Show an image's configuration as JSON" },
+  cache: {
+    usage: "kiln cache ls | kiln cache prune [--all] [--keep-storage SIZE] [--filter until=DURATION]",
+    summary: "List or prune the build cache (unreferenced snapshots and blobs are collected too)",
+  },
 };
 
 export function mainUsage(version: string): string {

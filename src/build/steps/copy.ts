@@ -1,66 +1,173 @@
 // COPY and ADD from the build context, with docker's rules: a directory's
 // contents are copied, a trailing slash (or several sources, or a wildcard)
 // makes the destination a directory, relative destinations follow WORKDIR,
-// and ADD unpacks local tar archives.
+// and ADD unpacks local tar archives. Also: heredoc sources (`COPY <<EOF
+// /f`), --chmod (octal or symbolic), --exclude, --parents, --link (the
+// same result as a plain copy here), and ADD of http(s) URLs.
+import { lstat, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { selectSources, hasWildcard, type SelectedSource } from "../../context/select-sources.js";
+import { minimatch } from "minimatch";
+import { ignoreMatcher, parseDockerignore, type IgnoreMatcher } from "../../context/dockerignore.js";
+import { fetchUrl, isRemoteUrl, type FetchedFile } from "../../context/fetch-url.js";
+import { selectSources, type SelectedSource } from "../../context/select-sources.js";
 import { expandWord } from "../../dockerfile/expand.js";
 import type { AddInstruction, CopyInstruction } from "../../dockerfile/types.js";
 import { resolveUser } from "../../exec/user.js";
-import { copyIntoRoot, ensureDir, type Ownership } from "../../fsutil/copy-into-root.js";
-import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
+import { parseChmodSpec, type ModeFn } from "../../fsutil/chmod-spec.js";
+import { copyIntoRoot, ensureDir, type CopyOptions, type Ownership } from "../../fsutil/copy-into-root.js";
 import { extractArchiveInto, isArchive } from "../../fsutil/extract-archive.js";
-import { KilnError } from "../../util/errors.js";
+import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
+import { KilnError, type SourceLocation } from "../../util/errors.js";
 import { withLayer, type ImageState } from "../image-state.js";
 import { runLayerStep } from "../layer-step.js";
 import { historyFor, locationOf, varsOf, type StepContext } from "../step-context.js";
-import { lstat } from "node:fs/promises";
+
+/** One thing to copy: a context path, a heredoc body or a downloaded URL, already on the host. */
+interface Item {
+  readonly host: string;
+  /** Context-relative path (for .dockerignore inside directories); "" for non-context items. */
+  readonly rel: string;
+  readonly isDir: boolean;
+  /** Name used under a directory destination. */
+  readonly name: string;
+  /** --parents: the path kept under the destination. */
+  readonly keep?: string;
+  readonly kind: "context" | "heredoc" | "url";
+  /** Per-source .dockerignore + --exclude matcher. */
+  readonly ignore?: IgnoreMatcher;
+}
 
 export async function applyCopy(ctx: StepContext, state: ImageState, instr: CopyInstruction | AddInstruction): Promise<ImageState> {
   const loc = locationOf(instr.location);
   const keyword = instr.kind.toUpperCase();
-  const unsupported =
-    instr.kind === "copy" && instr.from !== undefined ? "--from" : instr.heredocs?.length ? "heredocs" : instr.parents ? "--parents" : instr.exclude?.length ? "--exclude" : undefined;
-  if (unsupported) throw new KilnError("UNSUPPORTED", `${keyword} ${unsupported} is not supported yet`, { location: loc });
+  if (instr.kind === "copy" && instr.from !== undefined) {
+    throw new KilnError("UNSUPPORTED", `${keyword} --from is not supported yet`, { location: loc });
+  }
   const vars = varsOf(ctx, state);
   const rawSources = instr.sources.map((s) => expandWord(s, vars));
-  for (const s of rawSources) {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
-      throw new KilnError("UNSUPPORTED", `${keyword} of a URL (${s}) is not supported yet`, { location: loc, hint: "download it in a RUN step, or place it in the build context" });
-    }
-  }
   const destRaw = expandWord(instr.dest, vars);
   const workdir = state.config.WorkingDir || "/";
   const dest = path.posix.resolve(workdir, destRaw);
-  const destIsDir = destRaw.endsWith("/") || destRaw === "." || destRaw === "..";
-  const mode = instr.chmod !== undefined ? parseChmod(instr.chmod, loc) : undefined;
-
-  const selected: SelectedSource[] = [];
-  for (const s of rawSources) selected.push(...(await selectSources(ctx.contextDir, s, ctx.ignore, loc)));
-  if (selected.length > 1 && !destIsDir) {
-    throw new KilnError("COPY_DEST_NOT_DIR", `when using ${keyword} with more than one source file, the destination must be a directory and end with a /`, { location: loc });
+  const destIsDir = destRaw.endsWith("/") || destRaw === "." || destRaw === ".." || instr.parents === true;
+  const mode = instr.chmod !== undefined ? chmodOf(expandWord(instr.chmod, vars), loc) : undefined;
+  const excludes = (instr.exclude ?? []).map((e) => expandWord(e, vars));
+  const checksum = instr.kind === "add" && instr.checksum !== undefined ? expandWord(instr.checksum, vars) : undefined;
+  if (checksum !== undefined && !rawSources.some(isRemoteUrl)) {
+    throw new KilnError("INVALID_CHECKSUM", "ADD --checksum is only supported for http(s) sources", { location: loc });
   }
 
-  const layer = await runLayerStep(ctx.layerEnv, state.layers, async (rootfs) => {
-    const owner = instr.chown ? await chownOf(rootfs, expandWord(instr.chown, vars), loc) : { uid: 0, gid: 0 };
-    const opts = { owner, ignore: ctx.ignore, ...(mode !== undefined ? { mode } : {}) };
-    const existingDir = await isDirInRoot(rootfs, dest);
-    for (const src of selected) {
-      const hostSrc = src.host;
-      if (instr.kind === "add" && !src.isDir && (await isArchive(hostSrc))) {
-        await extractArchiveInto(hostSrc, rootfs, dest, ctx.layerEnv.tmpDir);
+  const scratch = await mkdtemp(path.join(ctx.layerEnv.tmpDir, "copy-src-"));
+  const downloads: FetchedFile[] = [];
+  try {
+    const items: Item[] = [];
+    // Heredoc sources: files named after the delimiter, 0644 unless --chmod.
+    for (const [i, doc] of (instr.heredocs ?? []).entries()) {
+      const content = doc.expand ? expandWord(doc.content, vars, { raw: true }) : doc.content;
+      const host = path.join(scratch, String(i));
+      await writeFile(host, content, { mode: 0o644 });
+      items.push({ host, rel: "", isDir: false, name: doc.name, kind: "heredoc" });
+    }
+    for (const s of rawSources) {
+      if (isRemoteUrl(s)) {
+        if (instr.kind === "copy") throw new KilnError("COPY_URL", `COPY does not accept URLs (${s})`, { location: loc, hint: "use ADD for remote files" });
+        const f = await fetchUrl(s, ctx.layerEnv.tmpDir, checksum, loc, ctx.signal);
+        downloads.push(f);
+        items.push({ host: f.path, rel: "", isDir: false, name: f.name, kind: "url" });
         continue;
       }
-      if (src.isDir) {
-        await copyIntoRoot(rootfs, hostSrc, src.rel, dest, opts);
-      } else {
-        const target = destIsDir || existingDir ? path.posix.join(dest, path.posix.basename(src.rel)) : dest;
-        if (destIsDir) await ensureDir(rootfs, dest, owner);
-        await copyIntoRoot(rootfs, hostSrc, src.rel, target, opts);
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^git@/.test(s)) {
+        throw new KilnError("UNSUPPORTED", `${keyword} of ${s} is not supported yet`, { location: loc, hint: "download it in a RUN step, or place it in the build context" });
+      }
+      const { pattern, pivot } = parentsPivot(s, instr.parents === true);
+      for (const sel of await selectSources(ctx.contextDir, pattern, ctx.ignore, loc)) {
+        const ignore = withExcludes(ctx.ignore, excludes, sel.rel);
+        if (excludes.length && isExcluded(excludes, sel)) continue;
+        items.push({
+          host: sel.host,
+          rel: sel.rel,
+          isDir: sel.isDir,
+          name: path.posix.basename(sel.rel),
+          kind: "context",
+          ignore,
+          ...(instr.parents ? { keep: keptPath(sel.rel, pivot) } : {}),
+        });
       }
     }
-  });
-  return withLayer(state, layer, historyFor(ctx, `${instr.original} # buildkit`));
+    if (items.length === 0 && excludes.length) return withLayer(state, null, historyFor(ctx, `${instr.original} # buildkit`));
+    if (items.length > 1 && !destIsDir) {
+      throw new KilnError("COPY_DEST_NOT_DIR", `when using ${keyword} with more than one source file, the destination must be a directory and end with a /`, { location: loc });
+    }
+
+    const layer = await runLayerStep(ctx.layerEnv, state.layers, async (rootfs) => {
+      const owner = instr.chown ? await chownOf(rootfs, expandWord(instr.chown, vars), loc) : { uid: 0, gid: 0 };
+      const existingDir = await isDirInRoot(rootfs, dest);
+      for (const item of items) {
+        // ADD URL gives 0600 unless --chmod says otherwise, as docker.
+        const itemMode: CopyOptions["mode"] = mode ?? (item.kind === "url" ? 0o600 : undefined);
+        const opts: CopyOptions = { owner, ignore: item.ignore ?? ctx.ignore, ...(itemMode !== undefined ? { mode: itemMode } : {}) };
+        if (item.keep !== undefined) {
+          const target = path.posix.join(dest, item.keep);
+          await ensureDir(rootfs, item.isDir ? target : path.posix.dirname(target), owner);
+          await copyIntoRoot(rootfs, item.host, item.rel, target, opts);
+          continue;
+        }
+        if (instr.kind === "add" && item.kind === "context" && !item.isDir && (await isArchive(item.host))) {
+          await extractArchiveInto(item.host, rootfs, dest, ctx.layerEnv.tmpDir);
+          continue;
+        }
+        if (item.isDir) {
+          await copyIntoRoot(rootfs, item.host, item.rel, dest, opts);
+        } else {
+          const target = destIsDir || existingDir ? path.posix.join(dest, item.name) : dest;
+          if (destIsDir) await ensureDir(rootfs, dest, owner);
+          await copyIntoRoot(rootfs, item.host, item.rel, target, opts);
+        }
+      }
+    });
+    return withLayer(state, layer, historyFor(ctx, `${instr.original} # buildkit`));
+  } finally {
+    for (const d of downloads) await d.cleanup();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * --parents keeps each source's path under the destination; a `/./` in
+ * the source marks where the kept part starts (`COPY --parents a/./b/c /d`
+ * gives /d/b/c).
+ */
+function parentsPivot(src: string, parents: boolean): { pattern: string; pivot?: string } {
+  if (!parents) return { pattern: src };
+  const i = src.indexOf("/./");
+  if (i < 0) return { pattern: src };
+  return { pattern: src.slice(0, i) + src.slice(i + 2), pivot: path.posix.normalize(src.slice(0, i)).replace(/^\.?\/+/, "") };
+}
+
+function keptPath(rel: string, pivot: string | undefined): string {
+  if (pivot === undefined || pivot === "" || pivot === ".") return rel;
+  return rel.startsWith(`${pivot}/`) ? rel.slice(pivot.length + 1) : rel;
+}
+
+/**
+ * .dockerignore plus --exclude. Exclude patterns are relative to the
+ * source (as BuildKit matches them while walking it), so a directory's
+ * entries are matched by their path below it.
+ */
+function withExcludes(base: IgnoreMatcher, excludes: readonly string[], srcRel: string): IgnoreMatcher {
+  if (excludes.length === 0) return base;
+  const excl = ignoreMatcher(parseDockerignore(excludes.join("\n")));
+  const below = (rel: string) => (srcRel === "" ? rel : rel.startsWith(`${srcRel}/`) ? rel.slice(srcRel.length + 1) : rel);
+  return {
+    rules: [...base.rules, ...excl.rules],
+    ignores: (rel) => base.ignores(rel) || excl.ignores(below(rel)),
+    mayIncludeUnder: (dir) => !excl.ignores(below(dir)) && base.mayIncludeUnder(dir),
+  };
+}
+
+/** A selected source itself is excluded when a pattern matches its name or its context path. */
+function isExcluded(excludes: readonly string[], sel: SelectedSource): boolean {
+  const opts = { dot: true } as const;
+  return excludes.some((e) => minimatch(path.posix.basename(sel.rel), e, opts) || minimatch(sel.rel, e, opts));
 }
 
 async function isDirInRoot(rootfs: string, p: string): Promise<boolean> {
@@ -72,7 +179,7 @@ async function isDirInRoot(rootfs: string, p: string): Promise<boolean> {
 }
 
 /** --chown=user[:group]: names from the image; a bare user keeps gid = uid for numbers, the user's group for names. */
-async function chownOf(rootfs: string, spec: string, loc: ReturnType<typeof locationOf>): Promise<Ownership> {
+async function chownOf(rootfs: string, spec: string, loc: SourceLocation): Promise<Ownership> {
   try {
     const [u, g] = spec.split(":", 2) as [string, string | undefined];
     const resolved = await resolveUser(rootfs, spec);
@@ -84,9 +191,11 @@ async function chownOf(rootfs: string, spec: string, loc: ReturnType<typeof loca
   }
 }
 
-function parseChmod(value: string, loc: ReturnType<typeof locationOf>): number {
-  if (!/^[0-7]{3,4}$/.test(value)) {
-    throw new KilnError("INVALID_CHMOD", `invalid --chmod=${value}: expected an octal mode such as 755 or 0644`, { location: loc });
+function chmodOf(value: string, loc: SourceLocation): number | ModeFn {
+  if (/^[0-7]{3,4}$/.test(value)) return parseInt(value, 8);
+  const fn = parseChmodSpec(value);
+  if (!fn) {
+    throw new KilnError("INVALID_CHMOD", `invalid --chmod=${value}: expected an octal mode (755, 0644) or symbolic clauses (u+x,g-w)`, { location: loc });
   }
-  return parseInt(value, 8);
+  return fn;
 }

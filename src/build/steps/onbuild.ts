@@ -1,0 +1,39 @@
+// ONBUILD: the trigger is stored as written in config.OnBuild; it runs
+// when a later build uses this image as its base (onbuildTriggers parses
+// them back for the builder to apply right after FROM).
+import { parseDockerfile } from "../../dockerfile/parse.js";
+import type { Instruction, Location, OnbuildInstruction } from "../../dockerfile/types.js";
+import type { ContainerConfig } from "../../oci/config.js";
+import { KilnError } from "../../util/errors.js";
+import { withConfig, type ImageState } from "../image-state.js";
+import { historyFor, type StepContext } from "../step-context.js";
+
+export function applyOnbuild(ctx: StepContext, state: ImageState, instr: OnbuildInstruction): ImageState {
+  return withConfig(state, { OnBuild: [...(state.config.OnBuild ?? []), instr.expression] }, historyFor(ctx, `ONBUILD ${instr.expression}`));
+}
+
+/**
+ * The base image's triggers as instructions, located at the FROM line
+ * that pulled them in (where a failing trigger is reported). The builder
+ * applies them in order, then clears config.OnBuild: docker does not pass
+ * triggers on to grandchildren.
+ */
+export function onbuildTriggers(config: ContainerConfig | undefined, from: Location): Instruction[] {
+  const out: Instruction[] = [];
+  for (const trigger of config?.OnBuild ?? []) {
+    const keyword = (trigger.trim().split(/\s/, 1)[0] ?? "").toUpperCase();
+    if (keyword === "ONBUILD" || keyword === "FROM" || keyword === "MAINTAINER") {
+      throw new KilnError("ONBUILD_TRIGGER", `the base image's ONBUILD ${keyword} trigger is not allowed`, { location: from });
+    }
+    let parsed: Instruction | undefined;
+    try {
+      parsed = parseDockerfile(`FROM scratch\n${trigger}\n`, from.file).stages[0]?.instructions[0];
+    } catch (err) {
+      const msg = err instanceof KilnError ? err.message : String(err);
+      throw new KilnError("ONBUILD_TRIGGER", `the base image's ONBUILD trigger "${trigger}" is invalid: ${msg}`, { location: from, cause: err });
+    }
+    if (!parsed) continue;
+    out.push({ ...parsed, location: { ...from, text: `${from.text}  (ONBUILD ${trigger})` } } as Instruction);
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+// A running build's claim on what it uses: the snapshot chains it builds on
+// (and, by its start time, everything it creates). Garbage collection keeps
+// every chain a live lease names and anything newer than the oldest live
+// lease, so a prune never pulls a layer from under a build. A lease of a
+// dead process is ignored.
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import path from "node:path";
+import type { Digest } from "../oci/digest.js";
+import { writeFileDurable } from "./durable-file.js";
+import type { StorePaths } from "./root.js";
+
+export const GC_LOCK = "gc.lock";
+
+interface LeaseData {
+  readonly pid: number;
+  readonly startedMs: number;
+  readonly chains: Digest[];
+}
+
+export class Lease {
+  readonly #file: string;
+  readonly #tmp: string;
+  readonly #data: LeaseData;
+
+  private constructor(file: string, tmp: string, data: LeaseData) {
+    this.#file = file;
+    this.#tmp = tmp;
+    this.#data = data;
+  }
+
+  static async open(paths: StorePaths): Promise<Lease> {
+    await mkdir(paths.locks, { recursive: true });
+    const file = path.join(paths.locks, `lease-${process.pid}-${randomBytes(4).toString("hex")}.json`);
+    // A second of margin: files this build creates are never older than its lease.
+    const lease = new Lease(file, paths.tmp, { pid: process.pid, startedMs: Date.now() - 1000, chains: [] });
+    await lease.#write();
+    return lease;
+  }
+
+  /** Call under the GC lock, in the same critical section that checked the chains exist. */
+  async add(chains: readonly Digest[]): Promise<void> {
+    const fresh = chains.filter((c) => !this.#data.chains.includes(c));
+    if (fresh.length === 0) return;
+    this.#data.chains.push(...fresh);
+    await this.#write();
+  }
+
+  async release(): Promise<void> {
+    await rm(this.#file, { force: true });
+  }
+
+  #write(): Promise<void> {
+    return writeFileDurable(this.#file, JSON.stringify(this.#data), this.#tmp);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export async function liveLeases(paths: StorePaths): Promise<LeaseData[]> {
+  const out: LeaseData[] = [];
+  for (const name of await readdir(paths.locks).catch(() => [] as string[])) {
+    if (!name.startsWith("lease-") || !name.endsWith(".json")) continue;
+    try {
+      const d = JSON.parse(await readFile(path.join(paths.locks, name), "utf8")) as LeaseData;
+      if (alive(d.pid)) out.push(d);
+      else await rm(path.join(paths.locks, name), { force: true });
+    } catch {
+      // being written or removed
+    }
+  }
+  return out;
+}
