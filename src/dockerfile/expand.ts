@@ -10,6 +10,12 @@ export type VarLookup = (name: string) => string | undefined;
 export interface ExpandOptions {
   /** The escape token: `\` unless the Dockerfile's escape directive says "`". */
   escape?: string;
+  /**
+   * Heredoc bodies (BuildKit's RawQuotes/RawEscapes): quotes and escape
+   * tokens stay in the text; only variables are substituted (still not
+   * inside single quotes).
+   */
+  raw?: boolean;
 }
 
 export interface ExpandResult {
@@ -27,7 +33,7 @@ export function expandWord(word: string, vars: VarLookup, opts: ExpandOptions = 
 
 /** As expandWord, also reporting which variables were looked up. */
 export function expandWordWithMatches(word: string, vars: VarLookup, opts: ExpandOptions = {}): ExpandResult {
-  const lexer = new Lexer(word, vars, opts.escape ?? "\\");
+  const lexer = new Lexer(word, vars, opts.escape ?? "\\", opts.raw ?? false);
   const value = lexer.run().value;
   return { value, matched: lexer.matched, unmatched: lexer.unmatched };
 }
@@ -105,12 +111,13 @@ class Lexer {
     input: string,
     private readonly vars: VarLookup,
     private readonly escape: string,
+    private readonly raw = false,
   ) {
     this.chars = Array.from(input);
   }
 
   run(): Builder {
-    return this.processUntil(undefined, false).builder.finish();
+    return this.processUntil(undefined, this.raw).builder.finish();
   }
 
   private peek(): string | undefined {
@@ -145,9 +152,11 @@ class Lexer {
         return { builder: b, found: true };
       }
       if (ch === "'") {
-        b.addRaw(this.processSingleQuote());
+        const q = this.processSingleQuote();
+        b.addRaw(this.raw ? `'${q}'` : q);
       } else if (ch === '"') {
-        b.addRaw(this.processDoubleQuote(rawEscapes));
+        const q = this.processDoubleQuote(rawEscapes);
+        b.addRaw(this.raw ? `"${q}"` : q);
       } else if (ch === "$") {
         b.addSplittable(this.processDollar(rawEscapes));
       } else {

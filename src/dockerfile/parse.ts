@@ -16,7 +16,12 @@ function unknownInstruction(written: string, location: Location): KilnError {
   );
 }
 
-export function parseDockerfile(text: string, file = "Dockerfile"): Dockerfile {
+export interface ParseOptions {
+  /** Keep going past a duplicate stage name (lint mode reports it as DuplicateStageName). */
+  readonly allowDuplicateStageNames?: boolean;
+}
+
+export function parseDockerfile(text: string, file = "Dockerfile", opts: ParseOptions = {}): Dockerfile {
   const { directives, instructions, lines } = scanDockerfile(text, file);
   const escape = directives.escape;
   const metaArgs: ArgInstruction[] = [];
@@ -39,13 +44,13 @@ export function parseDockerfile(text: string, file = "Dockerfile"): Dockerfile {
       const stage: Stage = { index: stages.length, from: built, instructions: [] };
       if (built.stageName !== undefined) {
         const previous = stageNames.get(built.stageName);
-        if (previous !== undefined) {
+        if (previous !== undefined && !opts.allowDuplicateStageNames) {
           throw new KilnError("DOCKERFILE_STAGE", `duplicate stage name "${built.stageName}"`, {
             location: raw.location,
             hint: `stage ${previous} already uses this name`,
           });
         }
-        stageNames.set(built.stageName, stage.index);
+        if (previous === undefined) stageNames.set(built.stageName, stage.index);
         stage.name = built.stageName;
       }
       stages.push(stage);

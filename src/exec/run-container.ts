@@ -8,9 +8,10 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Writable } from "node:stream";
+import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import { KilnError } from "../util/errors.js";
 import { findRuntime, type RuntimeName } from "./find-runtime.js";
-import { mountDestinations, runtimeSpec, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
+import { mountDestinations, runtimeSpec, type ExtraMount, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
 
 export interface RunOptions {
   readonly rootfs: string;
@@ -26,6 +27,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** PATH to find the runtime in (default: this process's). */
   readonly searchPath?: string;
+  /** RUN --mount mounts (bind, cache, tmpfs, secret) and heredoc scripts. */
+  readonly mounts?: readonly ExtraMount[];
 }
 
 export interface RunResult {
@@ -37,7 +40,11 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
   const runtime = await findRuntime(runtimeName, opts.searchPath);
   const bundle = await mkdtemp(path.join(opts.stateDir ?? tmpdir(), `run-${process.pid}-`));
   const id = `kiln-${randomBytes(6).toString("hex")}`;
-  const stubs = await createMountStubs(opts.rootfs, mountDestinations({ network: opts.network }));
+  const extra = opts.mounts ?? [];
+  const fileTargets = new Set(["/etc/hosts", "/etc/resolv.conf", ...extra.filter((m) => m.kind === "bind" && m.file).map((m) => m.destination)]);
+  // Targets inside /dev, /proc and /sys live in the runtime's own mounts, not the rootfs.
+  const inRootfs = (d: string) => !/^\/(dev|proc|sys)(\/|$)/.test(d) || mountDestinations({ network: opts.network }).includes(d);
+  const stubs = await createMountStubs(opts.rootfs, [...mountDestinations({ network: opts.network }), ...extra.map((m) => m.destination)].filter(inRootfs), fileTargets);
   try {
     const hostsFile = path.join(bundle, "hosts");
     const hostname = opts.hostname ?? "buildkitsandbox";
@@ -49,6 +56,7 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
       hostname,
       hostsFile,
       resolvConf: "/etc/resolv.conf",
+      extraMounts: extra,
     });
     await writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
     // The runtime logs its own failures (JSON, level=error) to a file, so
@@ -121,14 +129,16 @@ interface Stub {
  * runtime does not create them itself; returns them deepest-last so removal
  * can go in reverse.
  */
-async function createMountStubs(rootfs: string, destinations: string[]): Promise<Stub[]> {
+async function createMountStubs(rootfs: string, destinations: string[], fileTargets: ReadonlySet<string>): Promise<Stub[]> {
   const created: Stub[] = [];
   for (const dest of destinations) {
     const parts = dest.split("/").filter(Boolean);
     for (let i = 1; i <= parts.length; i++) {
-      const p = path.join(rootfs, ...parts.slice(0, i));
+      // Resolved inside the rootfs: an image symlink (/run -> /var/run) must
+      // never make us create directories on the host.
+      const p = await resolveInRoot(rootfs, "/" + parts.slice(0, i).join("/"));
       if (await exists(p)) continue;
-      const isLeafFile = i === parts.length && (dest === "/etc/hosts" || dest === "/etc/resolv.conf");
+      const isLeafFile = i === parts.length && fileTargets.has(dest);
       if (isLeafFile) await writeFile(p, "", { mode: 0o644 });
       else await mkdir(p, { mode: 0o755 });
       created.push({ path: p, kind: isLeafFile ? "file" : "dir" });

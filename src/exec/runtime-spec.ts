@@ -13,6 +13,11 @@ export interface ProcessSpec {
   readonly user: ResolvedUser;
 }
 
+/** A mount a RUN step asked for (--mount, heredoc scripts), after the builder resolved its source on the host. */
+export type ExtraMount =
+  | { readonly kind: "bind"; readonly source: string; readonly destination: string; readonly readonly: boolean; readonly file: boolean }
+  | { readonly kind: "tmpfs"; readonly destination: string; readonly sizeBytes?: number };
+
 export interface SpecInput {
   readonly rootfs: string;
   readonly process: ProcessSpec;
@@ -21,6 +26,8 @@ export interface SpecInput {
   /** Host files bind-mounted read-only at the same path in the container. */
   readonly hostsFile: string;
   readonly resolvConf: string;
+  /** Added after the defaults, so they may sit inside /dev or over image paths. */
+  readonly extraMounts?: readonly ExtraMount[];
 }
 
 // Docker's default capability set for containers.
@@ -68,6 +75,7 @@ export function runtimeSpec(input: SpecInput): object {
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       { destination: "/etc/hosts", type: "bind", source: input.hostsFile, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] },
       { destination: "/etc/resolv.conf", type: "bind", source: input.resolvConf, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] },
+      ...(input.extraMounts ?? []).map(specMount),
     ],
     linux: {
       namespaces,
@@ -78,4 +86,11 @@ export function runtimeSpec(input: SpecInput): object {
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
     },
   };
+}
+
+function specMount(m: ExtraMount): object {
+  if (m.kind === "tmpfs") {
+    return { destination: m.destination, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", ...(m.sizeBytes !== undefined ? [`size=${m.sizeBytes}`] : [])] };
+  }
+  return { destination: m.destination, type: "bind", source: m.source, options: ["rbind", m.readonly ? "ro" : "rw"] };
 }

@@ -16,8 +16,8 @@ export interface Ownership {
 export interface CopyOptions {
   /** "preserve" keeps the source's uid/gid (ADD of an archive). */
   readonly owner: Ownership | "preserve";
-  /** --chmod: applied to every copied file and directory. */
-  readonly mode?: number;
+  /** --chmod: applied to every copied file and directory (a number, or a function of the source mode). */
+  readonly mode?: number | ((current: number, isDir: boolean) => number);
   /** Context-relative paths to leave out (.dockerignore). */
   readonly ignore?: IgnoreMatcher;
 }
@@ -123,6 +123,7 @@ async function applyMeta(dest: string, st: Stats, opts: CopyOptions): Promise<vo
   const { mode: srcMode, atime, mtime } = st;
   await lchown(dest, owner.uid, owner.gid);
   // chmod after chown: chown clears setuid/setgid bits.
-  await chmod(dest, opts.mode ?? srcMode & 0o7777);
+  const mode = typeof opts.mode === "function" ? opts.mode(srcMode & 0o7777, st.isDirectory()) : opts.mode ?? srcMode & 0o7777;
+  await chmod(dest, mode);
   await utimes(dest, atime, mtime);
 }
