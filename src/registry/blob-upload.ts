@@ -1,0 +1,122 @@
+// Putting one blob into a repository: skip when present (HEAD), mount from
+// another repository of the same registry when we know one that has it,
+// otherwise POST an upload session and either PUT the whole stream
+// (monolithic) or, for large blobs, PATCH it in chunks so a failure resumes
+// from what the registry has rather than from zero.
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import type { Descriptor } from "../oci/descriptor.js";
+import { KilnError } from "../util/errors.js";
+import { withRetry } from "./retry.js";
+import { header, type Repository } from "./repository.js";
+
+export interface BlobSource {
+  /** A file holding the blob (the store's blobs/sha256/<hex>). */
+  readonly path: string;
+}
+
+export interface UploadOptions {
+  /** Repositories on the same registry known to hold the blob. */
+  readonly mountFrom?: readonly string[];
+  /** Blobs larger than this go up in PATCH chunks of this size (default 64 MiB). */
+  readonly chunkSize?: number;
+}
+
+export type UploadResult = "exists" | "mounted" | "uploaded";
+
+const DEFAULT_CHUNK = 64 * 1024 * 1024;
+
+export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobSource, opts: UploadOptions = {}): Promise<UploadResult> {
+  return withRetry(repo.client.retryPolicy, async (attempt) => {
+    // Always HEAD first: an unchanged re-push is then HEADs only, and on a
+    // retry the last attempt may have landed even though its answer was lost.
+    void attempt;
+    if ((await repo.headBlob(desc.digest)) !== undefined) return "exists";
+    let location: string | undefined;
+    for (const from of opts.mountFrom ?? []) {
+      if (from === repo.name) continue;
+      const r = await repo.client.send({
+        method: "POST",
+        path: `/v2/${repo.name}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
+        scopes: [...repo.scopes, `repository:${from}:pull`],
+        retry: false,
+      });
+      await r.body.dump();
+      if (r.status === 201) return "mounted";
+      // 202: not mounted, but an upload session was opened for us.
+      location = resolveLocation(r, repo);
+      break;
+    }
+    location ??= await startUpload(repo);
+    const chunk = opts.chunkSize ?? DEFAULT_CHUNK;
+    if (desc.size > chunk) location = await patchChunks(repo, desc, src, location, chunk);
+    const put = await repo.client.send({
+      method: "PUT",
+      path: withDigest(location, desc.digest),
+      headers: desc.size > chunk ? { "content-length": "0" } : { "content-type": "application/octet-stream", "content-length": String(desc.size) },
+      ...(desc.size > chunk ? {} : { body: () => createReadStream(src.path) as Readable }),
+      scopes: repo.scopes,
+      what: `upload of ${desc.digest}`,
+      retry: false,
+    });
+    await put.body.dump();
+    return "uploaded";
+  }, repo.client.opts.signal);
+}
+
+async function startUpload(repo: Repository): Promise<string> {
+  const r = await repo.client.send({ method: "POST", path: `/v2/${repo.name}/blobs/uploads/`, scopes: repo.scopes, retry: false, what: `repository ${repo.name}` });
+  await r.body.dump();
+  return resolveLocation(r, repo);
+}
+
+/** PATCH `size` bytes in chunks; on a failed chunk ask the session how much
+ * it has (GET → Range: 0-N) and continue from there. */
+async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, start: string, chunk: number): Promise<string> {
+  let location = start;
+  let offset = 0;
+  let failures = 0;
+  while (offset < desc.size) {
+    const end = Math.min(desc.size, offset + chunk) - 1;
+    try {
+      const r = await repo.client.send({
+        method: "PATCH",
+        path: location,
+        headers: { "content-type": "application/octet-stream", "content-range": `${offset}-${end}`, "content-length": String(end - offset + 1) },
+        body: () => createReadStream(src.path, { start: offset, end }) as Readable,
+        scopes: repo.scopes,
+        retry: false,
+      });
+      await r.body.dump();
+      location = resolveLocation(r, repo);
+      offset = end + 1;
+      failures = 0;
+    } catch (e) {
+      if (++failures >= repo.client.retryPolicy.attempts) throw e;
+      const have = await uploadedBytes(repo, location).catch(() => undefined);
+      if (have === undefined) throw e; // session gone: restart from POST
+      offset = have;
+    }
+  }
+  return location;
+}
+
+async function uploadedBytes(repo: Repository, location: string): Promise<number> {
+  const r = await repo.client.send({ method: "GET", path: location, scopes: repo.scopes, ok: [204] });
+  await r.body.dump();
+  const range = header(r.headers.range);
+  const m = range ? /^(?:bytes=)?0-(\d+)$/.exec(range) : null;
+  return m ? Number(m[1]) + 1 : 0;
+}
+
+function resolveLocation(r: { headers: Record<string, string | string[] | undefined>; url: string }, repo: Repository): string {
+  const loc = header(r.headers.location);
+  if (!loc) throw new KilnError("REGISTRY_PROTOCOL", `${repo.client.host} opened an upload for ${repo.name} without a Location`);
+  return new URL(loc, r.url).toString();
+}
+
+function withDigest(location: string, digest: string): string {
+  const u = new URL(location);
+  u.searchParams.set("digest", digest);
+  return u.toString();
+}

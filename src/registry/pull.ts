@@ -1,0 +1,144 @@
+// Pull: resolve the reference to a manifest (choosing the platform from an
+// index), fetch config and layers in parallel, verify every byte against
+// its digest and size (the store refuses anything else), and name the
+// image in the store only once everything is there.
+import type { Readable } from "node:stream";
+import type { ImageConfig } from "../oci/config.js";
+import type { Descriptor } from "../oci/descriptor.js";
+import type { Digest } from "../oci/digest.js";
+import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
+import { isIndexMediaType, isManifestMediaType } from "../oci/media-types.js";
+import { formatPlatform, hostPlatform, normalizePlatform, type Platform, platformMatches } from "../oci/platform.js";
+import { formatReference, parseReference, type Reference } from "../oci/reference.js";
+import type { ResolvedImage, Store } from "../store/store.js";
+import { KilnError } from "../util/errors.js";
+import type { ClientOptions, RegistryClient } from "./client.js";
+import { clientFor } from "./hosts.js";
+import { mapLimit } from "./limit.js";
+import { type FetchedManifest, Repository } from "./repository.js";
+import { withRetry } from "./retry.js";
+
+export type PullEvent =
+  | { readonly type: "resolved"; readonly ref: string; readonly digest: Digest }
+  | { readonly type: "blob"; readonly digest: Digest; readonly size: number; readonly status: "exists" | "downloaded" };
+
+export interface PullOptions extends ClientOptions {
+  readonly store: Store;
+  readonly ref: string;
+  readonly platform?: Platform;
+  /** Blob downloads in flight (default 4). */
+  readonly concurrency?: number;
+  readonly onEvent?: (e: PullEvent) => void;
+  /** Reuse a client (and its tokens) across operations; closed by the caller. */
+  readonly client?: RegistryClient;
+}
+
+export interface PullResult extends ResolvedImage {
+  /** The digest the reference resolved to (an index's, for multi-platform images). */
+  readonly digest: Digest;
+  readonly reference: string;
+}
+
+export async function pullImage(o: PullOptions): Promise<PullResult> {
+  const ref = parseRef(o.ref);
+  const client = o.client ?? clientFor(ref.registry, o);
+  try {
+    return await pullWith(client, ref, o);
+  } finally {
+    if (!o.client) await client.close();
+  }
+}
+
+async function pullWith(client: RegistryClient, ref: Reference, o: PullOptions): Promise<PullResult> {
+  const store = o.store;
+  const platform = normalizePlatform(o.platform ?? hostPlatform());
+  const repo = new Repository(client, ref.repository, "pull");
+  const top = await fetchManifest(repo, (ref.digest ?? ref.tag)!, o.store);
+  o.onEvent?.({ type: "resolved", ref: formatReference(ref), digest: top.digest });
+  let chosen: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
+  let manifestBytes = top.bytes;
+  if (isIndexMediaType(top.mediaType)) {
+    const idx = JSON.parse(top.bytes.toString("utf8")) as ImageIndex;
+    const pick = pickPlatform(idx, platform);
+    if (!pick) {
+      const have = idx.manifests.flatMap((m) => (m.platform && m.platform.os !== "unknown" ? [formatPlatform(m.platform)] : []));
+      throw new KilnError("PLATFORM_NOT_FOUND", `${formatReference(ref)} has no image for ${formatPlatform(platform)}`, {
+        hint: `it has: ${have.join(", ") || "none"}; choose one with --platform`,
+      });
+    }
+    const child = await fetchManifest(repo, pick.digest, o.store);
+    chosen = { ...pick, mediaType: child.mediaType };
+    manifestBytes = child.bytes;
+  } else if (!isManifestMediaType(top.mediaType)) {
+    throw new KilnError("UNSUPPORTED_MEDIA_TYPE", `${formatReference(ref)} is a ${top.mediaType}, not an image`, {
+      hint: "kiln pulls OCI and Docker v2 images (schema 1 manifests are not supported)",
+    });
+  }
+  const manifest = JSON.parse(manifestBytes.toString("utf8")) as ImageManifest;
+  if (!manifest.config || !Array.isArray(manifest.layers)) throw new KilnError("MANIFEST_INVALID", `${formatReference(ref)}: manifest ${chosen.digest} has no config or layers`);
+  await mapLimit([manifest.config, ...manifest.layers], o.concurrency ?? 4, async (d) => {
+    if (await store.hasBlob(d.digest)) {
+      o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status: "exists" });
+      return;
+    }
+    // A truncated or corrupted download fails ingest's digest/size check and
+    // leaves nothing behind; the retry starts the download again.
+    await withRetry(client.retryPolicy, async () => store.ingestBlob((await repo.getBlob(d.digest)) as Readable, { digest: d.digest, size: d.size }), client.opts.signal);
+    o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status: "downloaded" });
+  });
+  const config = await store.readJson<ImageConfig>(manifest.config.digest);
+  if (!chosen.platform) chosen = { ...chosen, platform: normalizePlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }) };
+  // The store names single-platform manifests (it would need every child of
+  // an index); the index blob is kept too so its digest stays resolvable.
+  let name: string | undefined;
+  if (!ref.digest && ref.tag) {
+    name = formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag });
+    await store.tag(name, chosen);
+  }
+  return { ...(name ? { name } : {}), manifestDescriptor: chosen, manifest, config, digest: top.digest, reference: formatReference(ref) };
+}
+
+async function fetchManifest(repo: Repository, reference: string, store: Store): Promise<FetchedManifest> {
+  const m = await withRetry(repo.client.retryPolicy, () => repo.getManifest(reference), repo.client.opts.signal);
+  await store.writeBlob(m.bytes);
+  return m;
+}
+
+/** containerd's choice: an exact (normalised) os/arch/variant match; for
+ * arm, the highest variant not above the one asked for (v7 runs v6, v5). */
+export function pickPlatform(idx: ImageIndex, want: Platform): Descriptor | undefined {
+  const images = idx.manifests.filter((m) => m.platform && isManifestMediaType(m.mediaType ?? "application/vnd.oci.image.manifest.v1+json"));
+  const exact = images.find((m) => platformMatches(want, m.platform!));
+  if (exact) return exact;
+  const w = normalizePlatform(want);
+  if (w.architecture !== "arm" || !w.variant) return undefined;
+  const wantV = Number(w.variant.slice(1));
+  let best: { d: Descriptor; v: number } | undefined;
+  for (const m of images) {
+    const p = normalizePlatform(m.platform!);
+    if (p.os !== w.os || p.architecture !== "arm") continue;
+    const v = Number((p.variant ?? "v7").slice(1));
+    if (v <= wantV && (!best || v > best.v)) best = { d: m, v };
+  }
+  return best?.d;
+}
+
+/** A local image if the store has it, otherwise pulled (build's FROM). */
+export async function ensureImage(o: PullOptions & { readonly pull?: boolean }): Promise<ResolvedImage> {
+  if (!o.pull) {
+    const local = await o.store.resolveImage(o.ref, o.platform ?? hostPlatform()).catch((e: unknown) => {
+      if ((e as { code?: string }).code === "PLATFORM_NOT_FOUND") return undefined;
+      throw e;
+    });
+    if (local) return local;
+  }
+  return pullImage(o);
+}
+
+function parseRef(value: string): Reference {
+  try {
+    return parseReference(value);
+  } catch (e) {
+    throw new KilnError("INVALID_REFERENCE", (e as Error).message, { cause: e });
+  }
+}

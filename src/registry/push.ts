@@ -1,0 +1,160 @@
+// Push: every blob first (HEAD and skip, mount from a sibling repository,
+// or upload; in parallel, bounded), then manifests bottom-up (an index's
+// children before the index), the tag last. A push that fails part-way has
+// written only blobs and complete manifests, so the registry never holds a
+// manifest that points at a missing blob.
+import type { Descriptor } from "../oci/descriptor.js";
+import type { Digest } from "../oci/digest.js";
+import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
+import { isIndexMediaType, isManifestMediaType } from "../oci/media-types.js";
+import { formatReference, parseReference, type Reference } from "../oci/reference.js";
+import type { Store } from "../store/store.js";
+import { normalizeTagName } from "../store/refs.js";
+import { KilnError } from "../util/errors.js";
+import { pushBlob, type UploadResult } from "./blob-upload.js";
+import type { ClientOptions, RegistryClient } from "./client.js";
+import { clientFor } from "./hosts.js";
+import { mapLimit } from "./limit.js";
+import { Repository } from "./repository.js";
+
+export type PushEvent =
+  | { readonly type: "blob"; readonly digest: Digest; readonly size: number; readonly result: UploadResult; readonly from?: string }
+  | { readonly type: "manifest"; readonly digest: Digest; readonly reference: string; readonly result: "exists" | "uploaded" };
+
+export interface PushOptions extends ClientOptions {
+  readonly store: Store;
+  /** A local name ("app:1") or manifest/index digest. */
+  readonly image: string;
+  /** Where to push; default: the image's own name. */
+  readonly ref?: string;
+  /** Blob uploads in flight (default 4). */
+  readonly concurrency?: number;
+  /** PATCH chunk size for large blobs (default 64 MiB). */
+  readonly chunkSize?: number;
+  readonly onEvent?: (e: PushEvent) => void;
+  readonly client?: RegistryClient;
+}
+
+export interface PushResult {
+  readonly reference: string;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+}
+
+interface Plan {
+  /** Unique config and layer blobs. */
+  readonly blobs: Descriptor[];
+  /** Manifests in upload order: children before the index that lists them. */
+  readonly manifests: Descriptor[];
+}
+
+export async function pushImage(o: PushOptions): Promise<PushResult> {
+  const top = await findLocal(o.store, o.image);
+  const destText = o.ref ?? top.name;
+  if (!destText) throw new KilnError("USAGE", `"${o.image}" has no name to push to`, { hint: "give a destination: kiln push IMAGE REGISTRY/REPO:TAG" });
+  const dest = parseRef(destText);
+  const client = o.client ?? clientFor(dest.registry, o);
+  try {
+    const repo = new Repository(client, dest.repository, "pull,push");
+    const plan = await planPush(o.store, top.descriptor);
+    const sources = await mountSources(o.store, dest);
+    await mapLimit(plan.blobs, o.concurrency ?? 4, async (d) => {
+      const from = sources.get(d.digest) ?? [];
+      const result = await pushBlob(repo, d, { path: o.store.blobPath(d.digest) }, { mountFrom: from, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) });
+      o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, result, ...(result === "mounted" && from[0] ? { from: from[0] } : {}) });
+    });
+    for (const m of plan.manifests) {
+      const isTop = m.digest === top.descriptor.digest;
+      const reference = isTop && dest.tag && !dest.digest ? dest.tag : m.digest;
+      const have = await repo.headManifest(reference);
+      if (have?.digest === m.digest) {
+        o.onEvent?.({ type: "manifest", digest: m.digest, reference, result: "exists" });
+        continue;
+      }
+      // The exact stored bytes, so the registry computes the same digest.
+      const got = await repo.putManifest(reference, await o.store.readBlob(m.digest), m.mediaType);
+      if (got && got !== m.digest) {
+        throw new KilnError("DIGEST_MISMATCH", `${client.host} stored manifest ${m.digest} as ${got}`, { hint: "the registry rewrote the manifest; it may not support this media type" });
+      }
+      o.onEvent?.({ type: "manifest", digest: m.digest, reference, result: "uploaded" });
+    }
+    const name = formatReference({ registry: dest.registry, repository: dest.repository, ...(dest.tag && !dest.digest ? { tag: dest.tag } : {}) });
+    return { reference: name, digest: top.descriptor.digest, mediaType: top.descriptor.mediaType, size: top.descriptor.size };
+  } finally {
+    if (!o.client) await client.close();
+  }
+}
+
+async function findLocal(store: Store, image: string): Promise<{ descriptor: Descriptor; name?: string }> {
+  let full: string | undefined;
+  try {
+    full = normalizeTagName(image);
+  } catch {
+    full = undefined;
+  }
+  const hit = full ? (await store.listImages()).find((r) => r.name === full) : undefined;
+  if (hit) return { descriptor: hit.descriptor, name: hit.name };
+  const img = await store.resolveImage(image);
+  if (!img) throw new KilnError("IMAGE_NOT_FOUND", `no such image: ${image}`, { hint: "kiln images lists the images in the store" });
+  return { descriptor: img.manifestDescriptor, ...(img.name ? { name: img.name } : {}) };
+}
+
+async function planPush(store: Store, top: Descriptor): Promise<Plan> {
+  const blobs = new Map<Digest, Descriptor>();
+  const manifests: Descriptor[] = [];
+  const visit = async (d: Descriptor): Promise<void> => {
+    if (manifests.some((m) => m.digest === d.digest)) return;
+    if (isIndexMediaType(d.mediaType)) {
+      const idx = await store.readJson<ImageIndex>(d.digest);
+      for (const c of idx.manifests) {
+        if (!(await store.hasBlob(c.digest))) {
+          throw new KilnError("MISSING_BLOB", `cannot push ${top.digest}: its child ${c.digest} is not in the store`, { hint: "pull or build every platform first" });
+        }
+        await visit(c);
+      }
+    } else if (isManifestMediaType(d.mediaType)) {
+      const m = await store.readJson<ImageManifest>(d.digest);
+      for (const b of [m.config, ...m.layers]) {
+        if (!(await store.hasBlob(b.digest))) throw new KilnError("MISSING_BLOB", `cannot push: blob ${b.digest} of ${d.digest} is not in the store`);
+        blobs.set(b.digest, b);
+      }
+    } else {
+      throw new KilnError("UNSUPPORTED_MEDIA_TYPE", `cannot push ${d.digest}: unknown media type ${d.mediaType}`);
+    }
+    manifests.push(d);
+  };
+  await visit(top);
+  return { blobs: [...blobs.values()], manifests };
+}
+
+/** Which repositories on the destination's registry already hold each
+ * blob, as far as the store knows: images named after them (pulled from or
+ * pushed to them) whose manifests list the blob. */
+async function mountSources(store: Store, dest: Reference): Promise<Map<Digest, string[]>> {
+  const out = new Map<Digest, string[]>();
+  for (const r of await store.listImages()) {
+    let ref: Reference;
+    try {
+      ref = parseReference(r.name);
+    } catch {
+      continue;
+    }
+    if (ref.registry !== dest.registry || ref.repository === dest.repository || !isManifestMediaType(r.descriptor.mediaType)) continue;
+    const m = await store.readJson<ImageManifest>(r.descriptor.digest).catch(() => undefined);
+    for (const b of m ? [m.config, ...m.layers] : []) {
+      const list = out.get(b.digest) ?? [];
+      if (!list.includes(ref.repository)) list.push(ref.repository);
+      out.set(b.digest, list);
+    }
+  }
+  return out;
+}
+
+function parseRef(value: string): Reference {
+  try {
+    return parseReference(value);
+  } catch (e) {
+    throw new KilnError("INVALID_REFERENCE", (e as Error).message, { cause: e });
+  }
+}

@@ -1,0 +1,164 @@
+// The distribution-spec endpoints of one repository: manifests, blobs,
+// mounts and tags. Each method is one request (plus its retries); pull.ts
+// and push.ts compose them.
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import { request } from "undici";
+import { type Digest, isDigest } from "../oci/digest.js";
+import { MediaType } from "../oci/media-types.js";
+import { KilnError } from "../util/errors.js";
+import { readBytes, readText, type RegistryClient } from "./client.js";
+
+/** Everything a manifest GET may answer with, preferred first. */
+export const MANIFEST_ACCEPT = [
+  MediaType.ociIndex,
+  MediaType.ociManifest,
+  MediaType.dockerManifestList,
+  MediaType.dockerManifest,
+].join(", ");
+
+export interface ManifestHead {
+  readonly mediaType: string;
+  readonly digest?: Digest;
+  readonly size?: number;
+}
+
+export interface FetchedManifest {
+  readonly mediaType: string;
+  readonly digest: Digest;
+  readonly bytes: Buffer;
+}
+
+export class Repository {
+  readonly client: RegistryClient;
+  readonly name: string;
+  readonly scopes: string[];
+
+  constructor(client: RegistryClient, name: string, actions: "pull" | "pull,push" = "pull") {
+    this.client = client;
+    this.name = name;
+    this.scopes = [`repository:${name}:${actions}`];
+  }
+
+  /** HEAD a manifest; undefined when the registry does not have it. */
+  async headManifest(reference: string): Promise<ManifestHead | undefined> {
+    const r = await this.client.send({
+      method: "HEAD",
+      path: `/v2/${this.name}/manifests/${reference}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      scopes: this.scopes,
+      ok: [404],
+      what: `manifest ${this.name}:${reference}`,
+    });
+    await r.body.dump();
+    if (r.status === 404) return undefined;
+    const digest = header(r.headers["docker-content-digest"]);
+    const size = Number(header(r.headers["content-length"]));
+    return {
+      mediaType: header(r.headers["content-type"]) ?? MediaType.ociManifest,
+      ...(digest && isDigest(digest) ? { digest } : {}),
+      ...(Number.isFinite(size) ? { size } : {}),
+    };
+  }
+
+  /** GET a manifest by tag or digest, verifying the bytes against the
+   * digest asked for (by digest) or announced (Docker-Content-Digest). */
+  async getManifest(reference: string): Promise<FetchedManifest> {
+    const r = await this.client.send({
+      method: "GET",
+      path: `/v2/${this.name}/manifests/${reference}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      scopes: this.scopes,
+      what: `manifest ${this.name}:${reference}`,
+    });
+    // Manifests are small (the spec caps them at 4 MiB); a body read error
+    // (truncation) surfaces here and is retried by the caller.
+    const bytes = await readBytes(r.body);
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
+    const want = isDigest(reference) ? reference : header(r.headers["docker-content-digest"]);
+    if (want && want !== digest) {
+      throw Object.assign(
+        new KilnError("DIGEST_MISMATCH", `manifest ${this.name}@${want} from ${this.client.host} has digest ${digest}`, {
+          hint: "the registry or the network corrupted it; retry",
+        }),
+        { retryable: true },
+      );
+    }
+    const contentLength = Number(header(r.headers["content-length"]));
+    if (Number.isFinite(contentLength) && contentLength !== bytes.length) {
+      throw Object.assign(new KilnError("SHORT_READ", `manifest ${this.name}:${reference}: got ${bytes.length} of ${contentLength} bytes`), { retryable: true });
+    }
+    let mediaType = header(r.headers["content-type"])?.split(";")[0]?.trim();
+    try {
+      const j = JSON.parse(bytes.toString("utf8")) as { mediaType?: string; manifests?: unknown };
+      mediaType = j.mediaType ?? (mediaType && mediaType !== "application/json" ? mediaType : j.manifests ? MediaType.ociIndex : MediaType.ociManifest);
+    } catch (e) {
+      throw Object.assign(new KilnError("MANIFEST_INVALID", `manifest ${this.name}:${reference} from ${this.client.host} is not JSON`, { cause: e }), { retryable: !want });
+    }
+    return { mediaType: mediaType!, digest, bytes };
+  }
+
+  /** PUT a manifest under a tag or its digest; returns the registry's digest. */
+  async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<Digest | undefined> {
+    const r = await this.client.send({
+      method: "PUT",
+      path: `/v2/${this.name}/manifests/${reference}`,
+      headers: { "content-type": mediaType },
+      body: bytes,
+      scopes: this.scopes,
+      what: `manifest ${this.name}:${reference}`,
+    });
+    await r.body.dump();
+    const d = header(r.headers["docker-content-digest"]);
+    return d && isDigest(d) ? d : undefined;
+  }
+
+  /** The blob's size on the registry, or undefined when it is absent. */
+  async headBlob(digest: Digest): Promise<number | undefined> {
+    const r = await this.client.send({ method: "HEAD", path: `/v2/${this.name}/blobs/${digest}`, scopes: this.scopes, ok: [404], what: `blob ${digest}` });
+    await r.body.dump();
+    if (r.status === 404) return undefined;
+    const n = Number(header(r.headers["content-length"]));
+    return Number.isFinite(n) ? n : -1;
+  }
+
+  /** A single attempt at streaming a blob (the caller verifies and retries). */
+  async getBlob(digest: Digest): Promise<Readable> {
+    const r = await this.client.send({
+      method: "GET",
+      path: `/v2/${this.name}/blobs/${digest}`,
+      scopes: this.scopes,
+      what: `blob ${this.name}@${digest}`,
+      ok: [301, 302, 303, 307, 308],
+    });
+    if (r.status < 300) return r.body;
+    // Storage backends redirect to a signed URL: follow without our credentials.
+    await r.body.dump();
+    const location = header(r.headers.location);
+    if (!location) throw new KilnError("REGISTRY_HTTP_ERROR", `${this.client.host} redirected blob ${digest} without a Location`);
+    const res = await request(new URL(location, r.url), { dispatcher: this.client.agent, method: "GET" });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw Object.assign(new KilnError("REGISTRY_HTTP_ERROR", `blob ${digest} redirect answered ${res.statusCode}`), { retryable: res.statusCode >= 500 });
+    }
+    return res.body;
+  }
+
+  async listTags(): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${this.name}/tags/list?n=1000`;
+    while (path) {
+      const r = await this.client.send({ method: "GET", path, scopes: this.scopes, what: `repository ${this.name}` });
+      const j = JSON.parse(await readText(r.body)) as { tags?: string[] | null };
+      tags.push(...(j.tags ?? []));
+      // Link: </v2/x/tags/list?n=1000&last=y>; rel="next"
+      const link = header(r.headers.link);
+      path = link ? /<([^>]+)>/.exec(link)?.[1] : undefined;
+    }
+    return tags;
+  }
+}
+
+export function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

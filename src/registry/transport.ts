@@ -1,0 +1,77 @@
+// Connections to one registry host: an undici Agent with the right TLS
+// trust, and the rule for when plain http is allowed. TLS is verified with
+// the system CAs plus --tls-ca and a certs.d-style directory
+// (<dir>/<host[:port]>/*.crt, client.cert + client.key for mutual TLS).
+// Plain http only for loopback hosts or an explicit --insecure-registry,
+// and only after https failed, as docker does.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { rootCertificates } from "node:tls";
+import { Agent } from "undici";
+import { KilnError } from "../util/errors.js";
+
+export interface TransportOptions {
+  /** Hosts (host or host:port) that may use plain http or unverified TLS. */
+  readonly insecureRegistries?: readonly string[];
+  /** Extra CA certificate files (PEM) to trust. */
+  readonly tlsCa?: readonly string[];
+  /** certs.d-style directories; default /etc/docker/certs.d and /etc/containers/certs.d. */
+  readonly certsDirs?: readonly string[];
+}
+
+const SYSTEM_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
+const DEFAULT_CERTS_DIRS = ["/etc/docker/certs.d", "/etc/containers/certs.d"];
+
+export function isLoopbackHost(host: string): boolean {
+  const name = hostName(host);
+  return name === "localhost" || name === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+/** "127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" -> "::1". */
+function hostName(host: string): string {
+  if (host.startsWith("[")) return host.slice(1, host.indexOf("]"));
+  const colon = host.lastIndexOf(":");
+  return colon >= 0 && host.indexOf(":") === colon ? host.slice(0, colon) : host;
+}
+
+export function mayUsePlainHttp(host: string, opts: TransportOptions): boolean {
+  return isLoopbackHost(host) || (opts.insecureRegistries ?? []).includes(host);
+}
+
+export function makeAgent(host: string, opts: TransportOptions): Agent {
+  const ca: string[] = [];
+  let cert: Buffer | undefined;
+  let key: Buffer | undefined;
+  for (const f of opts.tlsCa ?? []) {
+    try {
+      ca.push(readFileSync(f, "utf8"));
+    } catch (e) {
+      throw new KilnError("TLS_CA_UNREADABLE", `cannot read --tls-ca ${f}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  for (const dir of opts.certsDirs ?? DEFAULT_CERTS_DIRS) {
+    const d = path.join(dir, host);
+    if (!existsSync(d)) continue;
+    for (const f of readdirSync(d)) {
+      if (f.endsWith(".crt")) ca.push(readFileSync(path.join(d, f), "utf8"));
+      if (f === "client.cert") cert = readFileSync(path.join(d, f));
+      if (f === "client.key") key = readFileSync(path.join(d, f));
+    }
+  }
+  const insecure = (opts.insecureRegistries ?? []).includes(host);
+  // Setting `ca` replaces node's bundled roots, so keep those and add the
+  // distribution's bundle (the "system CAs") next to the extra ones.
+  const connect: Record<string, unknown> = { rejectUnauthorized: !insecure };
+  if (ca.length) {
+    const system = SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f) => readFileSync(f, "utf8"));
+    connect.ca = [...rootCertificates, ...system, ...ca];
+  }
+  if (cert && key) Object.assign(connect, { cert, key });
+  return new Agent({ connect, connections: 16, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 120_000 });
+}
+
+/** True when an https attempt failed because the server speaks plain http. */
+export function looksLikePlainHttpServer(e: unknown): boolean {
+  const s = `${(e as { code?: string }).code ?? ""} ${(e as Error).message ?? ""} ${((e as { cause?: Error }).cause as { code?: string })?.code ?? ""}`;
+  return /WRONG_VERSION_NUMBER|EPROTO|ECONNRESET|UND_ERR_SOCKET|packet length too long|http request/i.test(s);
+}
