@@ -1,6 +1,9 @@
 // build(options): Dockerfile + context -> an image in the store (and any
-// outputs). The typed API the CLI calls; progress goes out as events.
+// outputs). Runs only the stages the target needs, each as soon as the
+// stages it reads from are done, so independent stages run at the same
+// time; the first failure stops the others. Progress goes out as events.
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { StepRecords } from "../cache/records.js";
 import { StatMemo } from "../cache/stat-memo.js";
@@ -12,18 +15,20 @@ import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
 import { normalizeReference } from "../oci/reference.js";
+import { neededStages, stageRef } from "../plan/stage-graph.js";
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
 import { SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
+import { Semaphore } from "../util/semaphore.js";
 import { ensureBaseSnapshots } from "./base-snapshots.js";
 import { ignoreEvents } from "./events.js";
-import { emptyState, stateFromImage, toImageConfig, type ImageState } from "./image-state.js";
+import { emptyState, stateFromImage, toImageConfig, type ImageState, type LayerRecord } from "./image-state.js";
 import { ensureLayerBlob } from "./layer-blobs.js";
 import type { BuildOptions } from "./options.js";
 import { writeOutputs } from "./outputs.js";
-import { runStage, runStep, type StageEnv } from "./run-stage.js";
+import { runStage, runStep, type StageEnv, type StageResult } from "./run-stage.js";
 import { locationOf } from "./step-context.js";
 
 export interface BuildResult {
@@ -34,10 +39,11 @@ export interface BuildResult {
   /** Filesystem steps that ran, and those the cache answered. */
   readonly executed: number;
   readonly cached: number;
+  /** Indexes of the stages that ran (a stage the target does not need never runs). */
+  readonly stages: readonly number[];
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
-  const emit = opts.onEvent ?? ignoreEvents;
   const contextDir = path.resolve(opts.contextDir);
   const dockerfilePath = path.resolve(opts.dockerfile ?? path.join(contextDir, "Dockerfile"));
   const displayName = path.relative(process.cwd(), dockerfilePath) || "Dockerfile";
@@ -48,28 +54,38 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     throw new KilnError("NO_DOCKERFILE", `cannot read Dockerfile ${displayName}`, { hint: "pass -f PATH, or put a Dockerfile in the context directory" });
   }
   const df = parseDockerfile(text, displayName);
-  const platform = opts.platform ?? hostPlatform();
-  const stage = targetStage(df, opts.target);
-  const buildArgs = new Map(Object.entries(opts.buildArgs ?? {}));
-  const usedArgs = new Set<string>();
-  const metaArgs = resolveMetaArgs(df, buildArgs, usedArgs, platform);
   const store = opts.store;
-  const snapshots = new SnapshotIndex(store.paths.snapshots);
-  const now = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
-  const dockerfileRel = path.relative(contextDir, dockerfilePath);
-  const memo = await StatMemo.load(path.join(store.paths.cache, "stat-memo.json"));
   // What this build reuses is claimed under the GC lock, so a concurrent
   // `kiln cache prune` never removes it; what it creates is newer than its lease.
   const lease = await Lease.open(store.paths);
-  const gcLocked = <T>(fn: () => Promise<T>) => withStoreLock(store.root, fn, { name: GC_LOCK });
   try {
-    return await buildWithLease();
+    return await buildStages(opts, df, contextDir, dockerfilePath, lease);
   } finally {
     await lease.release();
   }
-  async function buildWithLease(): Promise<BuildResult> {
+}
+
+async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: string, dockerfilePath: string, lease: Lease): Promise<BuildResult> {
+  const store = opts.store;
+  const emit = opts.onEvent ?? ignoreEvents;
+  const platform = opts.platform ?? hostPlatform();
+  const target = targetStage(df, opts.target);
+  const buildArgs = new Map(Object.entries(opts.buildArgs ?? {}));
+  const usedArgs = new Set<string>();
+  const metaArgs = resolveMetaArgs(df, buildArgs, usedArgs, platform);
+  const fromNames = df.stages.map((s) => expandWord(s.from.image, (n) => metaArgs.get(n)));
+  const nodes = neededStages(df, target.index, fromNames);
+  const snapshots = new SnapshotIndex(store.paths.snapshots);
+  const dockerfileRel = path.relative(contextDir, dockerfilePath);
+  const memo = await StatMemo.load(path.join(store.paths.cache, "stat-memo.json"));
+  const gcLocked = <T>(fn: () => Promise<T>) => withStoreLock(store.root, fn, { name: GC_LOCK });
+  // One failing stage stops the others (their running steps are killed).
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
   let stepCounter = 0;
-  const env: StageEnv = {
+  const noCacheStages = new Set((opts.noCacheFilter ?? []).map((n) => n.toLowerCase()));
+  const env: Omit<StageEnv, "useCache"> = {
     dockerfilePath,
     contextDir,
     ignore: await loadDockerignore(contextDir, dockerfileRel.startsWith("..") ? undefined : dockerfileRel),
@@ -81,15 +97,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     runtime: opts.runtime ?? "runc",
     ...(opts.runtimeSearchPath !== undefined ? { runtimeSearchPath: opts.runtimeSearchPath } : {}),
     ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
-    now,
-    useCache: !opts.noCache && !(stage.name !== undefined && (opts.noCacheFilter ?? []).some((n) => n.toLowerCase() === stage.name)),
+    now: new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString(),
     explainAll: opts.explainCache ?? false,
     emit,
-    ...(opts.signal ? { signal: opts.signal } : {}),
+    signal: stop.signal,
     buildArgs,
     metaArgs,
     usedArgs,
     nextStepId: () => ++stepCounter,
+    totalSteps: nodes.reduce((n, s) => n + s.stage.instructions.length + 1, 0),
     claim: (chainId) =>
       gcLocked(async () => {
         if (chainId === null) return true;
@@ -97,28 +113,94 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         await lease.add([chainId]);
         return true;
       }),
-    totalSteps: stage.instructions.length + 1,
+    jobs: new Semaphore(opts.jobs ?? availableParallelism()),
+    fromSource: (name, before) => sourceLayers(name, before),
   };
 
-  let base: { state: ImageState; digest: string } | undefined;
-  await runStep(env, stage.from, async () => {
-    base = await gcLocked(async () => {
-      const b = await fromImage(store, snapshots, stage, metaArgs, platform);
+  const running = new Map<number, Promise<StageResult>>();
+  const runIndex = (i: number): Promise<StageResult> => {
+    let p = running.get(i);
+    if (!p) {
+      p = (async () => {
+        const node = nodes.find((n) => n.stage.index === i)!;
+        await Promise.all(node.deps.map(runIndex));
+        const stage = node.stage;
+        let base: { state: ImageState; digest: string } | undefined;
+        await runStep(env, stage.from, async () => {
+          base = await stageBase(stage);
+          return base.state;
+        });
+        const useCache = !opts.noCache && !(stage.name !== undefined && noCacheStages.has(stage.name));
+        return runStage({ ...env, useCache }, stage, base!);
+      })();
+      p.catch(() => stop.abort());
+      running.set(i, p);
+    }
+    return p;
+  };
+
+  async function stageBase(stage: Stage): Promise<{ state: ImageState; digest: string }> {
+    const dep = stageRef(df, fromNames[stage.index]!, stage.index);
+    if (dep !== undefined) {
+      const r = await runIndex(dep);
+      // FROM <stage> inherits the stage's image, config and CMD included.
+      return { state: { ...r.state, cmdFromBase: true }, digest: `stage:${r.state.layers.at(-1)?.chainId ?? ""}` };
+    }
+    const want = stage.from.platform ? parsePlatform(expandWord(stage.from.platform, (n) => metaArgs.get(n))) : platform;
+    return gcLocked(async () => {
+      const b = await fromImage(store, snapshots, stage, fromNames[stage.index]!, want);
       await lease.add(b.state.layers.map((l) => l.chainId));
       return b;
     });
-    return base.state;
-  });
-  const result = await runStage(env, stage, base!);
+  }
+
+  /** COPY --from / RUN --mount=from: an earlier stage's layers, or an image's. */
+  async function sourceLayers(name: string, before: number): Promise<readonly LayerRecord[]> {
+    const dep = stageRef(df, name, before);
+    if (dep !== undefined) return (await runIndex(dep)).state.layers;
+    const fake = { ...df.stages[before]!, from: { ...df.stages[before]!.from, image: name, platform: undefined } } as Stage;
+    return gcLocked(async () => {
+      const b = await fromImage(store, snapshots, fake, name, platform);
+      await lease.add(b.state.layers.map((l) => l.chainId));
+      return b.state.layers;
+    });
+  }
+
+  let result: StageResult;
+  try {
+    result = await runIndex(target.index);
+  } catch (err) {
+    // Let the other stages stop and unmount before reporting the first error.
+    await Promise.allSettled(running.values());
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener("abort", onOuterAbort);
+  }
   await memo.save(store.paths.tmp);
   for (const name of buildArgs.keys()) {
     if (!usedArgs.has(name)) emit({ kind: "warning", message: `build-arg ${name} was not consumed by any ARG in the Dockerfile` });
   }
+  let executed = 0;
+  let cached = 0;
+  for (const p of running.values()) {
+    const r = await p;
+    executed += r.executed;
+    cached += r.cached;
+  }
+  return finish(opts, snapshots, gcLocked, result.state, { executed, cached, stages: [...running.keys()].sort((a, b) => a - b) });
+}
 
-  const state = result.state;
+async function finish(
+  opts: BuildOptions,
+  snapshots: SnapshotIndex,
+  gcLocked: <T>(fn: () => Promise<T>) => Promise<T>,
+  state: ImageState,
+  stats: { executed: number; cached: number; stages: number[] },
+): Promise<BuildResult> {
+  const store = opts.store;
   // The image is as old as its newest step: a fully cached rebuild
   // reproduces the config, and so the digest.
-  const config = toImageConfig(state, state.history.at(-1)?.created ?? now);
+  const config = toImageConfig(state, state.history.at(-1)?.created ?? new Date().toISOString());
   const tags = (opts.tags ?? []).map(normalizeReference);
   // Layers are compressed only when something needs blobs: a tag in the
   // store, or an image output. `--output type=local` alone needs none.
@@ -134,9 +216,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       for (const t of tags) await store.tag(t, manifest);
     }
     await writeOutputs(store, snapshots, { ...(manifest ? { manifest } : {}), config, layers: state.layers, tags }, outputs);
-    return { ...(manifest ? { manifest } : {}), config, tags, executed: result.executed, cached: result.cached };
+    return { ...(manifest ? { manifest } : {}), config, tags, ...stats };
   });
-  }
 }
 
 function targetStage(df: Dockerfile, target: string | undefined): Stage {
@@ -170,10 +251,8 @@ function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: S
   return m;
 }
 
-async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, metaArgs: Map<string, string | undefined>, platform: Platform): Promise<{ state: ImageState; digest: string }> {
+async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, name: string, want: Platform): Promise<{ state: ImageState; digest: string }> {
   const loc = locationOf(stage.from.location);
-  const name = expandWord(stage.from.image, (n) => metaArgs.get(n));
-  const want = stage.from.platform ? parsePlatform(expandWord(stage.from.platform, (n) => metaArgs.get(n))) : platform;
   if (name === "scratch") return { state: emptyState(want), digest: "" };
   const resolved = await store.resolveImage(name, want);
   if (!resolved) {

@@ -27,6 +27,8 @@ export interface BuildOptions {
   /** Clamp file times and image timestamps: same inputs, same digests. */
   readonly sourceDateEpoch?: number;
   readonly onEvent?: EventSink;
+  /** Steps that may run at once across independent stages (default: CPU count). */
+  readonly jobs?: number;
   /** Run every step; results are still recorded for the next build. */
   readonly noCache?: boolean;
   /** Stages (by name) whose steps run even when cached. */

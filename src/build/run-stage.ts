@@ -16,8 +16,9 @@ import { formatPlatform } from "../oci/platform.js";
 import type { Digest } from "../oci/digest.js";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
+import type { Semaphore } from "../util/semaphore.js";
 import type { EventSink } from "./events.js";
-import { withLayer, type ImageState } from "./image-state.js";
+import { withLayer, type ImageState, type LayerRecord } from "./image-state.js";
 import { historyFor, locationOf, type StepContext } from "./step-context.js";
 import { applyCopy } from "./steps/copy.js";
 import { applyMetadata } from "./steps/metadata.js";
@@ -50,6 +51,10 @@ export interface StageEnv {
   readonly nextStepId: () => number;
   /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
   readonly claim: (chainId: Digest | null) => Promise<boolean>;
+  /** Bounds how many steps run at once across parallel stages (--jobs). */
+  readonly jobs: Semaphore;
+  /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
+  readonly fromSource: (name: string, beforeStage: number) => Promise<readonly LayerRecord[]>;
   readonly totalSteps: number;
 }
 
@@ -72,7 +77,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       // step before them, so a fully cached rebuild reproduces every field.
       const layerStep = isLayerInstruction(instr);
       const created = layerStep ? env.now : (state.history.at(-1)?.created ?? env.now);
-      const ctx = stepContext(env, id, created, args);
+      const ctx = { ...stepContext(env, id, created, args), fromSource: (name: string) => env.fromSource(name, stage.index) };
       if (instr.kind === "arg") {
         declareArgs(env, args, instr.args);
         return { ...state, history: [...state.history, { ...historyFor(ctx, instr.original), empty_layer: true }] };
@@ -95,7 +100,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
         if (prev || env.explainAll) env.emit({ kind: "cache-miss", id, reason: explainMiss(instr.original, prev, probe.inputs) });
       }
       executed++;
-      const next = await applyInstruction(ctx, state, instr);
+      const next = await env.jobs.run(async () => applyInstruction(ctx, state, instr));
       if (probe) {
         const grew = next.layers.length > state.layers.length;
         await env.records.put(

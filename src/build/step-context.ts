@@ -8,10 +8,12 @@ import type { NetworkMode } from "../exec/runtime-spec.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import { envLookup } from "../oci/config.js";
 import type { EventSink } from "./events.js";
-import type { ImageState } from "./image-state.js";
+import type { ImageState, LayerRecord } from "./image-state.js";
 import type { LayerStepEnv } from "./layer-step.js";
 
 export interface StepContext {
+  /** Layers of an earlier stage or an image in the store (COPY --from, RUN --mount=from). */
+  readonly fromSource?: (name: string) => Promise<readonly LayerRecord[]>;
   readonly stepId: number;
   readonly layerEnv: LayerStepEnv;
   readonly contextDir: string;
