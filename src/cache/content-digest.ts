@@ -4,7 +4,7 @@
 // a `touch` does not miss. Files are hashed streaming, a few at a time, and
 // the stat memo spares re-reading files that did not change.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, type BigIntStats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
@@ -26,10 +26,10 @@ async function hashFile(file: string): Promise<string> {
 }
 
 export async function digestSources(selected: readonly SelectedSource[], ignore: IgnoreMatcher, memo: StatMemo): Promise<ContentDigest> {
-  const entries: { rel: string; host: string }[] = [];
+  const entries: { rel: string; host: string; st: BigIntStats }[] = [];
   const walk = async (host: string, rel: string): Promise<void> => {
-    const st = await lstat(host);
-    entries.push({ rel, host });
+    const st = await lstat(host, { bigint: true });
+    entries.push({ rel, host, st });
     if (!st.isDirectory()) return;
     for (const name of (await readdir(host)).sort()) {
       const childRel = rel === "" ? name : `${rel}/${name}`;
@@ -49,8 +49,7 @@ export async function digestSources(selected: readonly SelectedSource[], ignore:
   const worker = async (): Promise<void> => {
     while (next < entries.length) {
       const i = next++;
-      const { rel, host } = entries[i]!;
-      const st = await lstat(host, { bigint: true });
+      const { rel, host, st } = entries[i]!;
       const perm = (Number(st.mode) & 0o7777).toString(8);
       let what: string;
       if (st.isDirectory()) what = "dir";

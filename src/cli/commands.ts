@@ -1,6 +1,5 @@
 // One function per command: argv in, exit code out. The only place (with
 // main.ts) that reads argv and the environment or writes to the terminal.
-import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { build } from "../build/build.js";
 import { importRootfs } from "../import/rootfs-tarball.js";
@@ -160,9 +159,4 @@ export async function inspectCommand(store: Store, argv: string[], io: Io): Prom
   }
   io.out(`${JSON.stringify(out, null, 4)}\n`);
   return 0;
-}
-
-export async function versionText(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
 }

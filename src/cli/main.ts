@@ -1,13 +1,28 @@
 // Entry point: global options, command dispatch, error rendering, exit code.
+import { readFile } from "node:fs/promises";
 import { Store } from "../store/store.js";
 import { recoverInterrupted } from "../store/recover.js";
 import { defaultStoreRoot } from "../store/root.js";
-import { buildCommand, imagesCommand, importCommand, inspectCommand, versionText, type Io } from "./commands.js";
-import { cacheCommand } from "./cache-commands.js";
+import type { Io } from "./commands.js";
 import { formatError } from "./errors.js";
 import { COMMANDS, commandUsage, mainUsage } from "./usage.js";
 
-const HANDLERS = { build: buildCommand, import: importCommand, images: imagesCommand, inspect: inspectCommand, cache: cacheCommand } as const;
+type Handler = (store: Store, argv: string[], io: Io) => Promise<number>;
+
+// Loaded on demand: `kiln --version` or `kiln images` should not pay for the
+// builder's or the registry client's modules.
+const HANDLERS: Record<string, () => Promise<Handler>> = {
+  build: async () => (await import("./commands.js")).buildCommand,
+  import: async () => (await import("./commands.js")).importCommand,
+  images: async () => (await import("./commands.js")).imagesCommand,
+  inspect: async () => (await import("./commands.js")).inspectCommand,
+  cache: async () => (await import("./cache-commands.js")).cacheCommand,
+};
+
+async function versionText(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let root: string | undefined;
@@ -46,7 +61,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   try {
     const store = await Store.open(root ?? defaultStoreRoot(io.env));
     await recoverInterrupted(store.paths);
-    return await HANDLERS[name as keyof typeof HANDLERS](store, args, io);
+    const handler = await HANDLERS[name]!();
+    return await handler(store, args, io);
   } catch (err) {
     io.err(formatError(err));
     const code = (err as { code?: string }).code;

@@ -4,10 +4,9 @@
 // lease, so a prune never pulls a layer from under a build. A lease of a
 // dead process is ignored.
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Digest } from "../oci/digest.js";
-import { writeFileDurable } from "./durable-file.js";
 import type { StorePaths } from "./root.js";
 
 export const GC_LOCK = "gc.lock";
@@ -20,12 +19,10 @@ interface LeaseData {
 
 export class Lease {
   readonly #file: string;
-  readonly #tmp: string;
   readonly #data: LeaseData;
 
-  private constructor(file: string, tmp: string, data: LeaseData) {
+  private constructor(file: string, data: LeaseData) {
     this.#file = file;
-    this.#tmp = tmp;
     this.#data = data;
   }
 
@@ -33,7 +30,7 @@ export class Lease {
     await mkdir(paths.locks, { recursive: true });
     const file = path.join(paths.locks, `lease-${process.pid}-${randomBytes(4).toString("hex")}.json`);
     // A second of margin: files this build creates are never older than its lease.
-    const lease = new Lease(file, paths.tmp, { pid: process.pid, startedMs: Date.now() - 1000, chains: [] });
+    const lease = new Lease(file, { pid: process.pid, startedMs: Date.now() - 1000, chains: [] });
     await lease.#write();
     return lease;
   }
@@ -50,8 +47,12 @@ export class Lease {
     await rm(this.#file, { force: true });
   }
 
-  #write(): Promise<void> {
-    return writeFileDurable(this.#file, JSON.stringify(this.#data), this.#tmp);
+  // Atomic (temp + rename) but not fsynced: a lease only matters while its
+  // process lives, and after a crash its dead pid voids it anyway.
+  async #write(): Promise<void> {
+    const tmp = `${this.#file}.${randomBytes(4).toString("hex")}.tmp`;
+    await writeFile(tmp, JSON.stringify(this.#data));
+    await rename(tmp, this.#file);
   }
 }
 
@@ -67,7 +68,7 @@ function alive(pid: number): boolean {
 export async function liveLeases(paths: StorePaths): Promise<LeaseData[]> {
   const out: LeaseData[] = [];
   for (const name of await readdir(paths.locks).catch(() => [] as string[])) {
-    if (!name.startsWith("lease-") || !name.endsWith(".json")) continue;
+    if (!/^lease-.*\.json$/.test(name)) continue;
     try {
       const d = JSON.parse(await readFile(path.join(paths.locks, name), "utf8")) as LeaseData;
       if (alive(d.pid)) out.push(d);

@@ -1,0 +1,1 @@
+int f17(void) { return 17; }

@@ -1,0 +1,1 @@
+int f20(void) { return 20; }

@@ -1,0 +1,1 @@
+int f24(void) { return 24; }

@@ -1,0 +1,1 @@
+int f29(void) { return 29; }

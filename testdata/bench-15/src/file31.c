@@ -1,0 +1,1 @@
+int f31(void) { return 31; }

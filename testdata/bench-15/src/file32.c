@@ -1,0 +1,1 @@
+int f32(void) { return 32; }

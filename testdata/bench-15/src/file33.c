@@ -1,0 +1,1 @@
+int f33(void) { return 33; }

@@ -1,0 +1,1 @@
+int f34(void) { return 34; }

@@ -1,0 +1,1 @@
+int f35(void) { return 35; }

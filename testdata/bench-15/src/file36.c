@@ -1,0 +1,1 @@
+int f36(void) { return 36; }

@@ -1,0 +1,1 @@
+int f37(void) { return 37; }

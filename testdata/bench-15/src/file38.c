@@ -1,0 +1,1 @@
+int f38(void) { return 38; }

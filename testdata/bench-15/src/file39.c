@@ -1,0 +1,1 @@
+int f39(void) { return 39; }

@@ -1,0 +1,1 @@
+int f40(void) { return 40; }

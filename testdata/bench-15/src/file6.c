@@ -1,0 +1,1 @@
+int f6(void) { return 6; }

@@ -1,0 +1,1 @@
+int f7(void) { return 7; }
