@@ -84,14 +84,18 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       }
       if (!isLayerInstruction(instr)) return applyInstruction(ctx, state, instr);
 
-      const probe = await stepInputs({ contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, args, base: base.digest }, state, instr);
+      const probe = await stepInputs(
+        { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, args, base: base.digest, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}) },
+        state,
+        instr,
+      );
       const sid = stepIdentity(env.dockerfilePath, stage.index, index, platform);
       if (probe && env.useCache) {
         const rec = await env.records.get(probe.key);
         const parent = state.layers.at(-1)?.chainId ?? null;
         const chainId = rec?.diffId ? chainIdOf(parent, rec.diffId) : null;
         if (rec && (await env.claim(chainId))) {
-          await env.records.touch(rec.key);
+          await env.records.touch(rec.key, sid);
           cached++;
           const patched = { ...state, config: { ...state.config, ...(rec.configPatch ?? {}) } };
           return { ...withLayer(patched, rec.diffId && chainId ? { diffId: rec.diffId, chainId } : null, rec.history), cachedStep: true };

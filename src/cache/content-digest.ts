@@ -4,12 +4,18 @@
 // a `touch` does not miss. Files are hashed streaming, a few at a time, and
 // the stat memo spares re-reading files that did not change.
 import { createHash } from "node:crypto";
-import { createReadStream, type BigIntStats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstat, open, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
 import type { SelectedSource } from "../context/select-sources.js";
-import type { StatMemo } from "./stat-memo.js";
+import type { FileStat, StatMemo } from "./stat-memo.js";
+
+interface EntryStat extends FileStat {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly kind: "dir" | "link" | "file" | "other";
+}
 
 export interface ContentDigest {
   readonly digest: string;
@@ -17,20 +23,40 @@ export interface ContentDigest {
   readonly files: Record<string, string>;
 }
 
-const PARALLEL = 4;
+const PARALLEL = 8;
+const CHUNK = 1 << 20;
 
-async function hashFile(file: string): Promise<string> {
+// Each worker reads into its own reused buffer: a stream per file cost
+// several event-loop round trips (hashing many small files ran at 83 MB/s),
+// and a fresh buffer per file let garbage pile past the RSS budget.
+async function hashFile(file: string, buf: Buffer): Promise<string> {
   const h = createHash("sha256");
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  const fh = await open(file, "r");
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return h.digest("hex");
 }
 
 export async function digestSources(selected: readonly SelectedSource[], ignore: IgnoreMatcher, memo: StatMemo): Promise<ContentDigest> {
-  const entries: { rel: string; host: string; st: BigIntStats }[] = [];
+  const entries: { rel: string; host: string; st: EntryStat }[] = [];
   const walk = async (host: string, rel: string): Promise<void> => {
-    const st = await lstat(host, { bigint: true });
+    const full = await lstat(host, { bigint: true });
+    // Only what the digest and the memo need: a full BigIntStats per entry
+    // is ~2.5 kB, which a 20,000-file context notices.
+    const st: EntryStat = {
+      dev: full.dev, ino: full.ino, size: full.size, mtimeNs: full.mtimeNs, ctimeNs: full.ctimeNs,
+      mode: Number(full.mode), uid: Number(full.uid), gid: Number(full.gid),
+      kind: full.isDirectory() ? "dir" : full.isSymbolicLink() ? "link" : full.isFile() ? "file" : "other",
+    };
     entries.push({ rel, host, st });
-    if (!st.isDirectory()) return;
+    if (st.kind !== "dir") return;
     for (const name of (await readdir(host)).sort()) {
       const childRel = rel === "" ? name : `${rel}/${name}`;
       const childHost = path.join(host, name);
@@ -47,19 +73,20 @@ export async function digestSources(selected: readonly SelectedSource[], ignore:
   const files: Record<string, string> = {};
   let next = 0;
   const worker = async (): Promise<void> => {
+    const buf = Buffer.allocUnsafe(CHUNK);
     while (next < entries.length) {
       const i = next++;
       const { rel, host, st } = entries[i]!;
-      const perm = (Number(st.mode) & 0o7777).toString(8);
+      const perm = (st.mode & 0o7777).toString(8);
       let what: string;
-      if (st.isDirectory()) what = "dir";
-      else if (st.isSymbolicLink()) what = `link:${await readlink(host)}`;
-      else if (st.isFile()) {
+      if (st.kind === "dir") what = "dir";
+      else if (st.kind === "link") what = `link:${await readlink(host)}`;
+      else if (st.kind === "file") {
         let d = memo.lookup(host, st);
         if (d === undefined) {
           // Taken before reading: a write during the read makes the entry racy.
           const takenNs = BigInt(Date.now()) * 1_000_000n;
-          d = await hashFile(host);
+          d = await hashFile(host, buf);
           memo.remember(host, st, d, takenNs);
         }
         what = `file:${d}`;

@@ -10,6 +10,7 @@ export function explainMiss(label: string, prev: StepRecord | undefined, now: St
   const p = prev.inputs;
   if (p.instruction !== now.instruction) return `${label}: instruction changed (was: ${p.instruction})`;
   if (p.platform !== now.platform) return `${label}: platform changed ${p.platform} -> ${now.platform}`;
+  if ((p.epoch ?? "") !== (now.epoch ?? "")) return `${label}: SOURCE_DATE_EPOCH changed ${show(p.epoch || undefined)} -> ${show(now.epoch || undefined)}`;
   for (const name of new Set([...Object.keys(p.args), ...Object.keys(now.args)])) {
     if (p.args[name] !== now.args[name]) return `${label}: ARG ${name} changed ${show(p.args[name])} -> ${show(now.args[name])}`;
   }

@@ -21,6 +21,8 @@ export interface StepKeyInput {
   readonly args: ReadonlyArray<readonly [string, string]>;
   /** Digest of the exact source files a COPY/ADD selects ("" otherwise). */
   readonly content: string;
+  /** SOURCE_DATE_EPOCH the layer's times were clamped to ("" when none): it changes the layer's bytes. */
+  readonly epoch: string;
 }
 
 function field(h: ReturnType<typeof createHash>, value: string): void {
@@ -44,5 +46,6 @@ export function stepKey(input: StepKeyInput): Digest {
     field(h, v);
   }
   field(h, input.content);
+  field(h, input.epoch);
   return `sha256:${h.digest("hex")}` as Digest;
 }

@@ -2,7 +2,7 @@
 // and the inputs it was computed from, so a later miss can be explained
 // against them. cache/steps/<key>.json; cache/last/<step-id>.json points at
 // the newest record for one Dockerfile step, the "previous run" of a miss.
-import { mkdir, readFile, readdir, rm, stat, utimes } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import type { ContainerConfig, HistoryEntry } from "../oci/config.js";
@@ -18,6 +18,8 @@ export interface StepInputs {
   readonly config: Readonly<Record<string, unknown>>;
   readonly args: Readonly<Record<string, string>>;
   readonly files?: Readonly<Record<string, string>>;
+  /** SOURCE_DATE_EPOCH, or "" when times were not clamped. */
+  readonly epoch?: string;
 }
 
 export interface StepRecord {
@@ -53,7 +55,16 @@ export class StepRecords {
     await mkdir(path.join(this.dir, "steps"), { recursive: true });
     await mkdir(path.join(this.dir, "last"), { recursive: true });
     await writeFileDurable(this.#file(r.key), JSON.stringify(r), this.tmpDir);
-    await writeFileDurable(path.join(this.dir, "last", `${stepId}.json`), JSON.stringify({ key: r.key }), this.tmpDir);
+    await this.#setLast(stepId, r.key);
+  }
+
+  // Which record the step used last, to explain the next miss against: advisory,
+  // so written atomically but not fsynced (a no-op rebuild writes one per step).
+  async #setLast(stepId: string, key: Digest): Promise<void> {
+    const file = path.join(this.dir, "last", `${stepId}.json`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ key }));
+    await rename(tmp, file);
   }
 
   async previous(stepId: string): Promise<StepRecord | undefined> {
@@ -79,10 +90,11 @@ export class StepRecords {
     return out;
   }
 
-  /** Marks a record as just used (least-recently-used pruning reads mtimes). */
-  async touch(key: Digest): Promise<void> {
+  /** Marks a record as just used: for least-recently-used pruning, and as the step's last run. */
+  async touch(key: Digest, stepId: string): Promise<void> {
     const t = new Date();
     await utimes(this.#file(key), t, t).catch(() => {});
+    await this.#setLast(stepId, key).catch(() => {});
   }
 
   async remove(key: Digest): Promise<void> {

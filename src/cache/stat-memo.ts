@@ -5,7 +5,15 @@
 // git"), an entry is trusted only if the file's ctime is safely older than
 // the moment the memo was taken; a racily recent file is hashed again.
 import { readFile } from "node:fs/promises";
-import type { BigIntStats } from "node:fs";
+
+/** The stat fields the memo compares (a BigIntStats fits). */
+export interface FileStat {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+}
 import { writeFileDurable } from "../store/durable-file.js";
 
 interface MemoEntry {
@@ -39,7 +47,7 @@ export class StatMemo {
     return m;
   }
 
-  lookup(path: string, st: BigIntStats): string | undefined {
+  lookup(path: string, st: FileStat): string | undefined {
     const e = this.#entries.get(path);
     if (!e) return undefined;
     if (e.dev !== String(st.dev) || e.ino !== String(st.ino) || e.size !== String(st.size)) return undefined;
@@ -48,7 +56,7 @@ export class StatMemo {
     return e.digest;
   }
 
-  remember(path: string, st: BigIntStats, digest: string, takenNs: bigint): void {
+  remember(path: string, st: FileStat, digest: string, takenNs: bigint): void {
     this.#entries.set(path, {
       dev: String(st.dev),
       ino: String(st.ino),

@@ -28,6 +28,7 @@ export interface InputsEnv {
   readonly memo: StatMemo;
   readonly args: ReadonlyMap<string, string | undefined>;
   readonly base: string;
+  readonly sourceDateEpoch?: number;
 }
 
 /** undefined: the step cannot be cached (its input is not known before it runs). */
@@ -67,8 +68,9 @@ export async function stepInputs(env: InputsEnv, state: ImageState, instr: Layer
   const content = selected.length ? await digestSources(selected, env.ignore, env.memo) : undefined;
   const chainId = state.layers.at(-1)?.chainId ?? "";
   const platform = formatPlatform(state.platform);
-  const key = stepKey({ chainId, platform, instruction, config: JSON.stringify(config), args, content: content?.digest ?? "" });
-  const inputs: StepInputs = { instruction, platform, chainId, base: env.base, config, args: Object.fromEntries(args), ...(content ? { files: content.files } : {}) };
+  const epoch = env.sourceDateEpoch !== undefined ? String(env.sourceDateEpoch) : "";
+  const key = stepKey({ chainId, platform, instruction, config: JSON.stringify(config), args, content: content?.digest ?? "", epoch });
+  const inputs: StepInputs = { instruction, platform, chainId, base: env.base, config, args: Object.fromEntries(args), epoch, ...(content ? { files: content.files } : {}) };
   return { key, inputs };
 }
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { stepKey } from "../../src/cache/key.js";
 import { StatMemo } from "../../src/cache/stat-memo.js";
-import type { BigIntStats } from "node:fs";
+import type { FileStat } from "../../src/cache/stat-memo.js";
 
 describe("cache keys", () => {
   const input = {
@@ -12,6 +12,7 @@ describe("cache keys", () => {
     config: '{"Env":["PATH=/bin"],"User":"","WorkingDir":"","Shell":null}',
     args: [["VERSION", "1.2"]] as [string, string][],
     content: "",
+    epoch: "",
   };
 
   it("golden key for a fixed input", () => {
@@ -23,11 +24,12 @@ describe("cache keys", () => {
     const b = stepKey({ ...input, args: [["Ab", "c"]] });
     expect(a).not.toBe(b);
     expect(stepKey({ ...input, instruction: "RUN echo h", config: `i${input.config}` })).not.toBe(stepKey(input));
+    expect(stepKey({ ...input, epoch: "0" })).not.toBe(stepKey(input));
   });
 });
 
 describe("stat memo", () => {
-  const st = (ctimeNs: bigint) => ({ dev: 1n, ino: 2n, size: 3n, mtimeNs: 10n, ctimeNs }) as unknown as BigIntStats;
+  const st = (ctimeNs: bigint) => ({ dev: 1n, ino: 2n, size: 3n, mtimeNs: 10n, ctimeNs }) as FileStat;
   it("trusts an entry only when the file is older than the memo by the racy margin", async () => {
     const memo = await StatMemo.load("/nonexistent/memo.json");
     const taken = 5_000_000_000n;
@@ -39,4 +41,4 @@ describe("stat memo", () => {
   });
 });
 
-const GOLDEN = "sha256:cb706028b7b55e28a5f6737f6810f34d30ff9dbc74fe7ed9e7f05ea563c058fb";
+const GOLDEN = "sha256:0627a168a7e3e6ca8d2d0e3f8136569d0191e7d15b3b9301102f18706ef32fb0";
