@@ -1,0 +1,28 @@
+// The library API a Node user imports: build() with typed options and
+// progress events, against the same store the CLI uses.
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { build, Store, type BuildEvent } from "../../src/index.js";
+import { REPO, storeWithBusybox } from "../helpers/kiln.js";
+
+describe("library API", () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await storeWithBusybox();
+  });
+  afterAll(async () => rm(root, { recursive: true, force: true }));
+
+  it("build() returns the manifest and reports progress as events", async () => {
+    const store = await Store.open(root);
+    const events: BuildEvent[] = [];
+    const r = await build({ store, contextDir: path.join(REPO, "examples/hello"), tags: ["api:1"], onEvent: (e) => events.push(e) });
+    expect(r.manifest?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(r.tags).toEqual(["docker.io/library/api:1"]);
+    expect(events.filter((e) => e.kind === "step-start")).toHaveLength(10);
+    expect(events.some((e) => e.kind === "step-log" && e.data.toString().length >= 0)).toBe(false); // the RUN prints nothing
+    const img = await store.resolveImage("api:1");
+    expect(img?.manifestDescriptor.digest).toBe(r.manifest?.digest);
+    expect(img?.config.config?.Entrypoint).toEqual(["/app/greet.sh"]);
+  });
+});
