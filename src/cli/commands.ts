@@ -1,17 +1,17 @@
 // One function per command: argv in, exit code out. The only place (with
 // main.ts) that reads argv and the environment or writes to the terminal.
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { build } from "../build/build.js";
+import { build, type BuildResult } from "../build/build.js";
 import { importRootfs } from "../import/rootfs-tarball.js";
-import type { ImageConfig } from "../oci/config.js";
-import type { ImageManifest } from "../oci/manifest.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
-import { familiarReference, parseReference } from "../oci/reference.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { parseSecretFlag } from "../exec/secret-source.js";
 import { checkDockerfileCommand } from "./check-dockerfile.js";
-import { ago, formatBytes, table } from "./format.js";
+import { formatBytes } from "./format.js";
+import { formatLayerReport, layerReport } from "./layer-report.js";
+import { rawJsonProgress, ttyProgress } from "./progress-tty.js";
 import { parseOutput } from "./parse-output.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
 
@@ -22,6 +22,8 @@ export interface Io {
   readonly err: (s: string) => void;
   readonly env: NodeJS.ProcessEnv;
   readonly isTty: boolean;
+  /** Width of the terminal stderr writes to, when it is one (the live progress display cuts lines to it). */
+  readonly columns?: number;
 }
 
 export async function buildCommand(store: Store, argv: string[], io: Io): Promise<number> {
@@ -45,6 +47,8 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       quiet: { type: "boolean", short: "q" },
       check: { type: "boolean" },
       secret: { type: "string", multiple: true },
+      iidfile: { type: "string" },
+      "metadata-file": { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new KilnError("USAGE", "kiln build needs exactly one CONTEXT directory", { hint: "e.g. kiln build -t app:1 ." });
@@ -65,26 +69,45 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   const epochText = buildArgs.SOURCE_DATE_EPOCH ?? io.env.SOURCE_DATE_EPOCH ?? (values.reproducible ? "0" : undefined);
   if (epochText !== undefined && !/^\d+$/.test(epochText)) throw new KilnError("USAGE", `SOURCE_DATE_EPOCH must be whole seconds, not "${epochText}"`);
   const mode = progressMode(values.progress ?? "auto", io.isTty, values.quiet ?? false);
-  const result = await build({
-    store,
-    contextDir: positionals[0]!,
-    ...(values.file ? { dockerfile: values.file } : {}),
-    tags: values.tag ?? [],
-    buildArgs,
-    network,
-    runtime,
-    ...(io.env.PATH !== undefined ? { runtimeSearchPath: io.env.PATH } : {}),
-    ...(values.platform ? { platform: parsePlatform(values.platform) } : {}),
-    ...(values.target ? { target: values.target } : {}),
-    outputs: (values.output ?? []).map(parseOutput),
-    ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
-    onEvent: progressPrinter(mode, io.err),
-    noCache: values["no-cache"] ?? false,
-    noCacheFilter: (values["no-cache-filter"] ?? []).flatMap((v) => v.split(",")),
-    explainCache: values["explain-cache"] ?? false,
-    ...(io.signal ? { signal: io.signal } : {}),
-    ...(secrets.length ? { secrets } : {}),
-  });
+  const display =
+    mode === "tty"
+      ? ttyProgress(io.err, { columns: io.columns ?? 80 })
+      : mode === "rawjson"
+        ? rawJsonProgress(io.err)
+        : { onEvent: progressPrinter(mode, io.err), close: () => {} };
+  let result;
+  try {
+    result = await build({
+      store,
+      contextDir: positionals[0]!,
+      ...(values.file ? { dockerfile: values.file } : {}),
+      tags: values.tag ?? [],
+      buildArgs,
+      network,
+      runtime,
+      ...(io.env.PATH !== undefined ? { runtimeSearchPath: io.env.PATH } : {}),
+      ...(values.platform ? { platform: parsePlatform(values.platform) } : {}),
+      ...(values.target ? { target: values.target } : {}),
+      outputs: (values.output ?? []).map(parseOutput),
+      ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
+      onEvent: display.onEvent,
+      noCache: values["no-cache"] ?? false,
+      noCacheFilter: (values["no-cache-filter"] ?? []).flatMap((v) => v.split(",")),
+      explainCache: values["explain-cache"] ?? false,
+      ...(io.signal ? { signal: io.signal } : {}),
+      ...(secrets.length ? { secrets } : {}),
+    });
+  } finally {
+    display.close();
+  }
+  if (values.iidfile) await writeFile(values.iidfile, result.manifest?.digest ?? "");
+  if (values["metadata-file"]) await writeFile(values["metadata-file"], `${JSON.stringify(await buildMetadata(store, result), null, 2)}\n`);
+  // The report reads every layer; after a no-op rebuild it would repeat the
+  // last one at the cost of the fastest path kiln has, so it follows real work.
+  if ((mode === "plain" || mode === "tty") && result.executed > 0) {
+    const image = result.manifest ? await store.resolveImage(result.manifest.digest).catch(() => undefined) : undefined;
+    if (image) io.err(formatLayerReport(await layerReport(store, image), formatBytes));
+  }
   if (!values.quiet) io.err(`${result.executed} steps run, ${result.cached} cached\n`);
   if (values.quiet) io.out(`${result.manifest?.digest ?? ""}\n`);
   else {
@@ -94,11 +117,26 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   return 0;
 }
 
-function progressMode(value: string, isTty: boolean, quiet: boolean): ProgressMode {
+function progressMode(value: string, isTty: boolean, quiet: boolean): ProgressMode | "rawjson" {
   if (quiet) return "quiet";
   if (value === "auto") return isTty ? "tty" : "plain";
-  if (value === "plain" || value === "tty" || value === "quiet") return value;
-  throw new KilnError("USAGE", `--progress must be plain, tty, quiet or auto, not "${value}"`);
+  if (value === "plain" || value === "tty" || value === "quiet" || value === "rawjson") return value;
+  throw new KilnError("USAGE", `--progress must be plain, tty, rawjson, quiet or auto, not "${value}"`);
+}
+
+/** buildx's --metadata-file keys, so CI scripts written for buildx read kiln's file as they are. */
+async function buildMetadata(store: Store, result: BuildResult): Promise<Record<string, unknown>> {
+  const m = result.manifest;
+  return {
+    ...(m
+      ? {
+          "containerimage.config.digest": (await store.readJson<{ config: { digest: string } }>(m.digest)).config.digest,
+          "containerimage.descriptor": { mediaType: m.mediaType, digest: m.digest, size: m.size, ...(m.platform ? { platform: m.platform } : {}) },
+          "containerimage.digest": m.digest,
+        }
+      : {}),
+    ...(result.tags.length ? { "image.name": result.tags.join(",") } : {}),
+  };
 }
 
 export async function importCommand(store: Store, argv: string[], io: Io): Promise<number> {
@@ -111,52 +149,3 @@ export async function importCommand(store: Store, argv: string[], io: Io): Promi
   return 0;
 }
 
-export async function imagesCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { quiet: { type: "boolean", short: "q" } } });
-  const rows: string[][] = [];
-  for (const ref of await store.listImages()) {
-    const r = parseReference(ref.name);
-    const manifest = await store.readJson<ImageManifest>(ref.descriptor.digest).catch(() => undefined);
-    const config = manifest ? await store.readJson<ImageConfig>(manifest.config.digest).catch(() => undefined) : undefined;
-    const size = manifest ? manifest.layers.reduce((n, l) => n + l.size, 0) + manifest.config.size : 0;
-    const id = ref.descriptor.digest.slice(7, 19);
-    if (values.quiet) {
-      rows.push([id]);
-      continue;
-    }
-    const repo = familiarReference({ registry: r.registry, repository: r.repository });
-    rows.push([repo, r.tag ?? "<none>", id, config?.created ? ago(config.created) : "", formatBytes(size)]);
-  }
-  if (values.quiet) {
-    for (const r of rows) io.out(`${r[0]}\n`);
-    return 0;
-  }
-  io.out(table([["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], ...rows]));
-  return 0;
-}
-
-export async function inspectCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
-  if (positionals.length === 0) throw new KilnError("USAGE", "kiln inspect needs at least one IMAGE");
-  const out = [];
-  for (const name of positionals) {
-    const img = await store.resolveImage(name);
-    if (!img) throw new KilnError("IMAGE_NOT_FOUND", `no such image: ${name}`, { hint: "kiln images lists the images in the store" });
-    const tags = (await store.listImages()).filter((r) => r.descriptor.digest === img.manifestDescriptor.digest).map((r) => familiarReference(parseReference(r.name)));
-    out.push({
-      Id: img.manifestDescriptor.digest,
-      RepoTags: tags,
-      Created: img.config.created,
-      Architecture: img.config.architecture,
-      Os: img.config.os,
-      ...(img.config.variant ? { Variant: img.config.variant } : {}),
-      Config: img.config.config ?? {},
-      RootFS: { Type: "layers", Layers: img.config.rootfs.diff_ids },
-      Size: img.manifest.layers.reduce((n, l) => n + l.size, 0),
-      Manifest: img.manifest,
-      History: img.config.history ?? [],
-    });
-  }
-  io.out(`${JSON.stringify(out, null, 4)}\n`);
-  return 0;
-}

@@ -14,8 +14,15 @@ type Handler = (store: Store, argv: string[], io: Io) => Promise<number>;
 const HANDLERS: Record<string, () => Promise<Handler>> = {
   build: async () => (await import("./commands.js")).buildCommand,
   import: async () => (await import("./commands.js")).importCommand,
-  images: async () => (await import("./commands.js")).imagesCommand,
-  inspect: async () => (await import("./commands.js")).inspectCommand,
+  images: async () => (await import("./image-commands.js")).imagesCommand,
+  inspect: async () => (await import("./image-commands.js")).inspectCommand,
+  history: async () => (await import("./image-commands.js")).historyCommand,
+  tag: async () => (await import("./image-commands.js")).tagCommand,
+  rmi: async () => (await import("./image-commands.js")).rmiCommand,
+  image: async () => (await import("./image-commands.js")).imageCommand,
+  du: async () => (await import("./image-commands.js")).duCommand,
+  save: async () => (await import("./image-commands.js")).saveCommand,
+  load: async () => (await import("./image-commands.js")).loadCommand,
   cache: async () => (await import("./cache-commands.js")).cacheCommand,
 };
 
@@ -87,5 +94,6 @@ function processIo(): Io {
     err: (s) => process.stderr.write(s),
     env: process.env,
     isTty: process.stderr.isTTY === true,
+    ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
   };
 }

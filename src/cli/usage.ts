@@ -11,7 +11,9 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --network none|host     RUN network (default: none)
       --runtime runc|crun     OCI runtime for RUN (default: runc)
   -o, --output SPEC           type=oci,dest=F[,tar=false] | type=docker,dest=F | type=local,dest=DIR (repeatable)
-      --progress MODE         plain | tty | quiet | auto (default: auto)
+      --progress MODE         auto | plain | tty | rawjson | quiet (default: auto: tty when stderr is a terminal, else plain)
+      --iidfile FILE          Write the image digest to FILE
+      --metadata-file FILE    Write buildx-style build metadata (containerimage.digest, containerimage.descriptor, image.name) as JSON
       --reproducible          Clamp timestamps to SOURCE_DATE_EPOCH (0 when unset)
       --no-cache              Do not use the build cache (results are still recorded)
       --no-cache-filter STAGE Do not use the cache for these stages
@@ -19,14 +21,101 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --secret id=ID,src=FILE|env=VAR
                               Secret for RUN --mount=type=secret (repeatable; never stored in the image)
       --check                 Run the build checks (lint) only, without building
-  -q, --quiet                 Print only the image digest`,
+  -q, --quiet                 Print only the image digest
+
+Examples:
+  kiln build -t myapp:1 .
+  kiln build --progress plain --iidfile iid.txt --metadata-file meta.json -t myapp:1 .
+  kiln build --progress rawjson . 2> events.jsonl
+  kiln build -o type=docker,dest=app.tar -t myapp:1 .`,
   },
   import: {
     usage: "kiln import [--platform OS/ARCH] FILE NAME[:TAG]",
     summary: "Create an image from a root filesystem tarball (plain, gzip or zstd)",
+    options: `Examples:
+  kiln import rootfs.tar.gz busybox:latest
+  kiln import --platform linux/arm64 rootfs-arm64.tar busybox:arm64`,
   },
-  images: { usage: "kiln images [-q]", summary: "List images in the local store" },
-  inspect: { usage: "kiln inspect [--format TEMPLATE] IMAGE...", summary: "Show an image's configuration as JSON" },
+  images: {
+    usage: "kiln images [OPTIONS] [REPOSITORY[:TAG]]",
+    summary: "List images in the local store",
+    options: `  -q, --quiet            Only image IDs
+      --digests          Show digests
+      --no-trunc         Full IDs
+  -f, --filter FILTER    reference=GLOB | dangling=true|false | label=KEY[=VALUE] | before=IMAGE | since=IMAGE | until=DURATION (repeatable)
+      --format FORMAT    json | table TEMPLATE | TEMPLATE (Go template: {{.Repository}} {{.Tag}} {{.ID}} {{.Digest}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}})
+
+Examples:
+  kiln images --filter reference='myapp*' --filter label=team=web
+  kiln images --format '{{.Repository}}:{{.Tag}} {{.Size}}'
+  kiln images --format 'table {{.Repository}}\\t{{.ID}}'`,
+  },
+  inspect: {
+    usage: "kiln inspect [--format TEMPLATE|json] IMAGE...",
+    summary: "Show images' configuration as JSON",
+    options: `  -f, --format FORMAT    json (one line per image) | Go template ({{.Id}}, {{json .Config}}, {{range .RepoTags}}…{{end}}, {{index .Config.Labels "k"}})
+
+Examples:
+  kiln inspect --format '{{.Id}}' myapp:1
+  kiln inspect --format '{{json .Config.Env}}' myapp:1
+  kiln inspect --format '{{range .Config.Env}}{{println .}}{{end}}' myapp:1`,
+  },
+  history: {
+    usage: "kiln history [OPTIONS] IMAGE",
+    summary: "Show the steps that made an image, with each layer's size",
+    options: `      --no-trunc         Full IDs and commands
+  -q, --quiet            Only the image ID
+      --wasted           Also bytes wasted per layer (files later layers overwrite or delete), with hints
+      --format FORMAT    json | table TEMPLATE | TEMPLATE ({{.ID}} {{.CreatedBy}} {{.Size}} {{.Wasted}} {{.CreatedSince}} {{.Comment}})
+
+Examples:
+  kiln history --no-trunc myapp:1
+  kiln history --wasted myapp:1`,
+  },
+  tag: { usage: "kiln tag SOURCE TARGET", summary: "Give an image another name", options: `Examples:
+  kiln tag myapp:1 registry.example.com/team/myapp:1` },
+  rmi: {
+    usage: "kiln rmi [-f] IMAGE...",
+    summary: "Remove image names; an image goes (garbage-collected) with its last name",
+    options: `  -f, --force            Remove an image given by ID even if several names or other images use it
+      --no-prune         Untag only; leave collection to the next prune
+
+Examples:
+  kiln rmi myapp:1
+  kiln rmi -f 3f2a9c1b0d4e`,
+  },
+  image: {
+    usage: "kiln image ls|inspect|history|tag|rm|prune|save|load ...",
+    summary: "Manage images (kiln image prune [-a -f] [--filter until=24h|label=K=V])",
+    options: `  prune                  Remove untagged images and collect what no name, cache record or build uses
+  prune -a -f            Also remove every named image that matches the filters
+      --filter until=24h | label=KEY[=VALUE]
+
+Examples:
+  kiln image prune
+  kiln image prune -a -f --filter until=168h`,
+  },
+  du: { usage: "kiln du [-v]", summary: "Show the store's disk usage: images, snapshots, build cache" },
+  save: {
+    usage: "kiln save -o FILE [--format docker|oci] IMAGE...",
+    summary: "Write images to a tar that docker load, skopeo or kiln load reads",
+    options: `  -o, --output FILE      The tar to write
+      --format FORMAT    docker (default; also an OCI layout inside) | oci
+
+Examples:
+  kiln save -o app.tar myapp:1 myapp:2
+  kiln save --format oci -o app-oci.tar myapp:1`,
+  },
+  load: {
+    usage: "kiln load [-i FILE] [-q]",
+    summary: "Load images from a docker save or OCI layout tar (plain or compressed; stdin without -i)",
+    options: `  -i, --input FILE       The tar to read (default: stdin)
+  -q, --quiet            Print nothing but untagged image IDs
+
+Examples:
+  kiln load -i app.tar
+  gunzip -c app.tar.gz | kiln load`,
+  },
   cache: {
     usage: "kiln cache ls | kiln cache prune [--all] [--keep-storage SIZE] [--filter until=DURATION]",
     summary: "List or prune the build cache (unreferenced snapshots and blobs are collected too)",
@@ -46,10 +135,14 @@ Global options:
       --root DIR   Store location (default: $KILN_ROOT, $XDG_DATA_HOME/kiln, ~/.local/share/kiln)
       --version    Print the version
   -h, --help       Show help (kiln COMMAND --help for a command)
+
+Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C)
 `;
 }
 
 export function commandUsage(name: string): string {
   const c = COMMANDS[name]!;
-  return `Usage: ${c.usage}\n\n${c.summary}\n${c.options ? `\nOptions:\n${c.options}\n` : ""}`;
+  // A command without options has only examples: no empty "Options:" header.
+  const body = c.options ? `\n${c.options.startsWith("Examples:") ? "" : "Options:\n"}${c.options}\n` : "";
+  return `Usage: ${c.usage}\n\n${c.summary}\n${body}`;
 }
