@@ -28,6 +28,7 @@ import { emptyState, stateFromImage, toImageConfig, type ImageState, type LayerR
 import { ensureLayerBlob } from "./layer-blobs.js";
 import type { BuildOptions } from "./options.js";
 import { writeOutputs } from "./outputs.js";
+import { stageWithOnbuildTriggers } from "./steps/onbuild.js";
 import { runStage, runStep, type StageEnv, type StageResult } from "./run-stage.js";
 import { locationOf } from "./step-context.js";
 
@@ -115,6 +116,7 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
       }),
     jobs: new Semaphore(opts.jobs ?? availableParallelism()),
     fromSource: (name, before) => sourceLayers(name, before),
+    ...(opts.secrets ? { secrets: opts.secrets } : {}),
   };
 
   const running = new Map<number, Promise<StageResult>>();
@@ -131,7 +133,8 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
           return base.state;
         });
         const useCache = !opts.noCache && !(stage.name !== undefined && noCacheStages.has(stage.name));
-        return runStage({ ...env, useCache }, stage, base!);
+        const run = stageWithOnbuildTriggers(stage, base!.state);
+        return runStage({ ...env, useCache }, run.stage, { ...base!, state: run.state });
       })();
       p.catch(() => stop.abort());
       running.set(i, p);

@@ -16,6 +16,8 @@ export interface ImageState {
   readonly history: readonly HistoryEntry[];
   /** CMD was inherited from the base: ENTRYPOINT then resets it, as docker does. */
   readonly cmdFromBase: boolean;
+  /** MAINTAINER, or the base image's author. */
+  readonly author?: string;
 }
 
 // BuildKit gives every image a PATH when its base has none (scratch included).
@@ -30,6 +32,7 @@ export function stateFromImage(config: ImageConfig, layers: readonly LayerRecord
     layers,
     history: config.history ?? [],
     cmdFromBase: true,
+    ...(config.author !== undefined ? { author: config.author } : {}),
   };
 }
 
@@ -49,6 +52,7 @@ export function withLayer(s: ImageState, layer: LayerRecord | null, history: His
 export function toImageConfig(s: ImageState, created: string): ImageConfig {
   return {
     created,
+    ...(s.author !== undefined ? { author: s.author } : {}),
     architecture: s.platform.architecture,
     os: s.platform.os,
     ...(s.platform.variant ? { variant: s.platform.variant } : {}),

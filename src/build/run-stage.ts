@@ -24,6 +24,10 @@ import { applyCopy } from "./steps/copy.js";
 import { applyMetadata } from "./steps/metadata.js";
 import { applyRun } from "./steps/run.js";
 import { applyWorkdir } from "./steps/workdir.js";
+import { applyHealthcheck } from "./steps/healthcheck.js";
+import { applyMaintainer } from "./steps/maintainer.js";
+import { applyOnbuild } from "./steps/onbuild.js";
+import type { SecretSource } from "../exec/secret-source.js";
 
 export interface StageEnv {
   readonly dockerfilePath: string;
@@ -56,6 +60,7 @@ export interface StageEnv {
   /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
   readonly fromSource: (name: string, beforeStage: number) => Promise<readonly LayerRecord[]>;
   readonly totalSteps: number;
+  readonly secrets?: readonly SecretSource[];
 }
 
 export interface StageResult {
@@ -166,6 +171,7 @@ function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyM
     emit: env.emit,
     args,
     ...(env.signal ? { signal: env.signal } : {}),
+    ...(env.secrets ? { secrets: env.secrets } : {}),
   };
 }
 
@@ -206,6 +212,12 @@ export function applyInstruction(ctx: StepContext, state: ImageState, instr: Ins
     case "stopsignal":
     case "user":
       return applyMetadata(ctx, state, instr);
+    case "healthcheck":
+      return applyHealthcheck(ctx, state, instr);
+    case "onbuild":
+      return applyOnbuild(ctx, state, instr);
+    case "maintainer":
+      return applyMaintainer(ctx, state, instr);
     default:
       throw new KilnError("UNSUPPORTED", `${instr.kind.toUpperCase()} is not supported yet`, { location: locationOf(instr.location) });
   }

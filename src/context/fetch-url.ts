@@ -35,7 +35,7 @@ export async function fetchUrl(url: string, tmpDir: string, checksum: string | u
   if (!res.ok || !res.body) {
     throw new KilnError("ADD_URL_FAILED", `ADD ${url}: the server answered ${res.status} ${res.statusText}`, { location: loc });
   }
-  const dir = await mkdtemp(path.join(tmpDir, "add-url-"));
+  const dir = await mkdtemp(path.join(tmpDir, `add-url-${process.pid}-`));
   const file = path.join(dir, "download");
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {

@@ -1,6 +1,7 @@
 // Build checks (lint rules) with BuildKit's names and messages, so a team's
 // `# check=skip=...` lines and CI greps carry over. Pure: a parsed
 // Dockerfile and its text in, warnings out; nothing is built or read.
+import { KilnError } from "../util/errors.js";
 import { expandWordWithMatches } from "./expand.js";
 import type { Dockerfile, Instruction, Location } from "./types.js";
 
@@ -213,4 +214,23 @@ function unique(xs: string[]): string[] {
 function suggestion(name: string, defined: ReadonlySet<string>): string {
   for (const d of defined) if (d.toLowerCase() === name.toLowerCase()) return ` (did you mean $${d}?)`;
   return "";
+}
+
+/**
+ * For a normal build (BuildKit lints every build): the warnings to show,
+ * and, with `# check=error=true` and any warning, the error that stops the
+ * build before its first step.
+ */
+export function lintForBuild(df: Dockerfile, text: string): { warnings: Warning[]; error?: KilnError } {
+  const warnings = checkDockerfile(df, text);
+  if (warnings.length === 0 || !parseCheckDirective(df.directives.check).error) return { warnings };
+  const first = warnings[0]!;
+  const rules = [...new Set(warnings.map((w) => w.rule))].join(", ");
+  return {
+    warnings,
+    error: new KilnError("LINT_FAILED", `lint violation found for rules: ${rules}`, {
+      location: { file: first.location.file, line: first.location.line, text: first.location.text },
+      hint: "fix the warnings above, or skip rules with # check=skip=RULE",
+    }),
+  };
 }

@@ -4,7 +4,7 @@
 // stubs the runtime needs, so they never show up in the step's diff.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Writable } from "node:stream";
@@ -122,6 +122,8 @@ async function runtimeFailure(logFile: string): Promise<string | undefined> {
 interface Stub {
   readonly path: string;
   readonly kind: "file" | "dir";
+  /** The existing directory the stub was made in, with its times before (restored after removal, as BuildKit's stub cleaner does). */
+  readonly parent?: { readonly path: string; readonly atime: Date; readonly mtime: Date };
 }
 
 /**
@@ -138,10 +140,12 @@ async function createMountStubs(rootfs: string, destinations: string[], fileTarg
       // never make us create directories on the host.
       const p = await resolveInRoot(rootfs, "/" + parts.slice(0, i).join("/"));
       if (await exists(p)) continue;
+      const parentPath = path.dirname(p);
+      const ps = created.some((c) => c.path === parentPath) ? undefined : await lstat(parentPath).catch(() => undefined);
       const isLeafFile = i === parts.length && fileTargets.has(dest);
       if (isLeafFile) await writeFile(p, "", { mode: 0o644 });
       else await mkdir(p, { mode: 0o755 });
-      created.push({ path: p, kind: isLeafFile ? "file" : "dir" });
+      created.push({ path: p, kind: isLeafFile ? "file" : "dir", ...(ps ? { parent: { path: parentPath, atime: ps.atime, mtime: ps.mtime } } : {}) });
     }
   }
   return created;
@@ -151,12 +155,22 @@ async function createMountStubs(rootfs: string, destinations: string[], fileTarg
 async function removeMountStubs(stubs: Stub[]): Promise<void> {
   for (const stub of [...stubs].reverse()) {
     try {
+      let removed = false;
       if (stub.kind === "dir") {
-        if ((await readdir(stub.path)).length === 0) await rmdir(stub.path);
+        if ((await readdir(stub.path)).length === 0) {
+          await rmdir(stub.path);
+          removed = true;
+        }
       } else {
         const st = await lstat(stub.path);
-        if (st.isFile() && st.size === 0) await rm(stub.path);
+        if (st.isFile() && st.size === 0) {
+          await rm(stub.path);
+          removed = true;
+        }
       }
+      // Making and removing the stub touched its parent's times; put them back
+      // so the parent is unchanged in the step's diff.
+      if (removed && stub.parent) await utimes(stub.parent.path, stub.parent.atime, stub.parent.mtime);
     } catch {
       // The step removed it, or filled it: either way it is the step's.
     }

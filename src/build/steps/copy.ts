@@ -56,7 +56,7 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
     throw new KilnError("INVALID_CHECKSUM", "ADD --checksum is only supported for http(s) sources", { location: loc });
   }
 
-  const scratch = await mkdtemp(path.join(ctx.layerEnv.tmpDir, "copy-src-"));
+  const scratch = await mkdtemp(path.join(ctx.layerEnv.tmpDir, `copy-src-${process.pid}-`));
   const downloads: FetchedFile[] = [];
   try {
     const items: Item[] = [];

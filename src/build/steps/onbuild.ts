@@ -37,3 +37,15 @@ export function onbuildTriggers(config: ContainerConfig | undefined, from: Locat
   }
   return out;
 }
+
+/**
+ * The stage to run over a base image: the base's ONBUILD triggers first
+ * (reported at the FROM line), then the stage's own instructions; the
+ * base state loses its OnBuild list, as in docker.
+ */
+export function stageWithOnbuildTriggers<S extends { from: { location: Location }; instructions: Instruction[] }>(stage: S, base: ImageState): { stage: S; state: ImageState } {
+  const triggers = onbuildTriggers(base.config.OnBuild ? base.config : undefined, stage.from.location);
+  if (!base.config.OnBuild) return { stage, state: base };
+  const { OnBuild: _dropped, ...config } = base.config;
+  return { stage: { ...stage, instructions: [...triggers, ...stage.instructions] }, state: { ...base, config } };
+}

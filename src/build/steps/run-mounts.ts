@@ -100,7 +100,9 @@ export function parseMount(spec: string, vars: VarLookup, workdir: string, loc: 
 
 /** Prepares the host side of every mount; call cleanup() when the container has exited. */
 export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[], loc: SourceLocation): Promise<PreparedMounts> {
-  const scratch = await mkdtemp(path.join(ctx.layerEnv.tmpDir, "mounts-"));
+  if (specs.length === 0) return { mounts: [], env: [], cleanup: async () => {} };
+  // The pid in the name lets the next kiln command sweep it after a kill -9.
+  const scratch = await mkdtemp(path.join(ctx.layerEnv.tmpDir, `mounts-${process.pid}-`));
   await chmod(scratch, 0o700);
   const mounts: ExtraMount[] = [];
   const env: string[] = [];

@@ -105,7 +105,7 @@ export function heredocScript(state: ImageState, instr: RunInstruction): { args:
 
 /** A heredoc script as an executable file, bound read-only inside /dev (never in the rootfs). */
 async function writeScript(ctx: StepContext, file: { name: string; content: string }): Promise<{ mount: ExtraMount; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(path.join(ctx.layerEnv.tmpDir, "heredoc-"));
+  const dir = await mkdtemp(path.join(ctx.layerEnv.tmpDir, `heredoc-${process.pid}-`));
   const host = path.join(dir, "script");
   await writeFile(host, file.content);
   await chmod(host, 0o755);
