@@ -90,7 +90,15 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       if (!isLayerInstruction(instr)) return applyInstruction(ctx, state, instr);
 
       const probe = await stepInputs(
-        { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, args, base: base.digest, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}) },
+        {
+          contextDir: env.contextDir,
+          ignore: env.ignore,
+          memo: env.memo,
+          args,
+          base: base.digest,
+          fromChain: async (name) => (await env.fromSource(name, stage.index)).at(-1)?.chainId ?? "",
+          ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}),
+        },
         state,
         instr,
       );

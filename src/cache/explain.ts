@@ -32,6 +32,7 @@ export function explainMiss(label: string, prev: StepRecord | undefined, now: St
       return `${label}: ${changed.slice(0, MAX_FILES).join(", ")}${more}`;
     }
   }
+  if ((p.from ?? "") !== (now.from ?? "")) return `${label}: --from=${(now.from ?? "").split(":")[1] ?? ""} changed`;
   if (p.base !== now.base) return `${label}: base image digest changed ${short(p.base)} -> ${short(now.base)}`;
   if (p.chainId !== now.chainId) return `${label}: an earlier step changed the filesystem`;
   return `${label}: cached layer is no longer in the store`;
@@ -41,6 +42,9 @@ function show(v: string | undefined): string {
   return v === undefined ? "(unset)" : v;
 }
 
+/** sha256:abc… -> abc…(12); "stage:sha256:abc…" -> "stage abc…(12)". */
 function short(d: string): string {
-  return d ? d.replace(/^sha256:/, "").slice(0, 12) : "(none)";
+  if (!d) return "(none)";
+  const m = /^(?:(\w+):)?sha256:([0-9a-f]{12})/.exec(d);
+  return m ? `${m[1] ? `${m[1]} ` : ""}${m[2]}` : d;
 }

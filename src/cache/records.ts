@@ -18,6 +18,8 @@ export interface StepInputs {
   readonly config: Readonly<Record<string, unknown>>;
   readonly args: Readonly<Record<string, string>>;
   readonly files?: Readonly<Record<string, string>>;
+  /** COPY --from: the source stage's or image's filesystem (name and chainID). */
+  readonly from?: string;
   /** SOURCE_DATE_EPOCH, or "" when times were not clamped. */
   readonly epoch?: string;
 }

@@ -29,6 +29,8 @@ export interface InputsEnv {
   readonly args: ReadonlyMap<string, string | undefined>;
   readonly base: string;
   readonly sourceDateEpoch?: number;
+  /** chainID of an earlier stage's or an image's filesystem (COPY --from): it is the whole input. */
+  readonly fromChain?: (name: string) => Promise<string>;
 }
 
 /** undefined: the step cannot be cached (its input is not known before it runs). */
@@ -41,6 +43,7 @@ export async function stepInputs(env: InputsEnv, state: ImageState, instr: Layer
   let args: [string, string][];
   let config: Record<string, unknown>;
   let selected: SelectedSource[] = [];
+  let fromContent: string | undefined;
   if (instr.kind === "run") {
     // RUN sees every ARG (as env) and the whole execution config.
     args = argsInScope;
@@ -56,8 +59,11 @@ export async function stepInputs(env: InputsEnv, state: ImageState, instr: Layer
     const env2 = (c.Env ?? []).filter((e) => mentioned(e.split("=", 1)[0]!));
     config = { Env: env2, WorkingDir: c.WorkingDir ?? "", ...(instr.kind === "workdir" ? { User: c.User ?? "" } : {}) };
     if (instr.kind !== "workdir") {
-      if (instr.kind === "copy" && instr.from !== undefined) return undefined;
-      for (const raw of instr.sources) {
+      if (instr.kind === "copy" && instr.from !== undefined) {
+        if (!env.fromChain) return undefined;
+        fromContent = `from:${instr.from}:${await env.fromChain(instr.from)}`;
+      }
+      for (const raw of instr.kind === "copy" && instr.from !== undefined ? [] : instr.sources) {
         const src = expandWord(raw, vars);
         if (/^[a-z][a-z0-9+.-]*:\/\//i.test(src)) return undefined; // a URL: known only once fetched
         selected.push(...(await selectSources(env.contextDir, src, env.ignore)));
@@ -69,8 +75,8 @@ export async function stepInputs(env: InputsEnv, state: ImageState, instr: Layer
   const chainId = state.layers.at(-1)?.chainId ?? "";
   const platform = formatPlatform(state.platform);
   const epoch = env.sourceDateEpoch !== undefined ? String(env.sourceDateEpoch) : "";
-  const key = stepKey({ chainId, platform, instruction, config: JSON.stringify(config), args, content: content?.digest ?? "", epoch });
-  const inputs: StepInputs = { instruction, platform, chainId, base: env.base, config, args: Object.fromEntries(args), epoch, ...(content ? { files: content.files } : {}) };
+  const key = stepKey({ chainId, platform, instruction, config: JSON.stringify(config), args, content: fromContent ?? content?.digest ?? "", epoch });
+  const inputs: StepInputs = { instruction, platform, chainId, base: env.base, config, args: Object.fromEntries(args), epoch, ...(content ? { files: content.files } : {}), ...(fromContent ? { from: fromContent } : {}) };
   return { key, inputs };
 }
 

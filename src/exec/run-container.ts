@@ -70,7 +70,11 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
       );
       child.stdout.pipe(opts.stdout, { end: false });
       child.stderr.pipe(opts.stderr, { end: false });
-      const onAbort = () => child.kill("SIGTERM");
+      // The step's process is PID 1 of its namespace, which ignores SIGTERM
+      // unless it installed a handler (a plain `sh -c` does not): kill it.
+      const onAbort = () => {
+        spawn(runtime, ["--root", path.join(bundle, "state"), "kill", id, "KILL"], { stdio: "ignore" }).on("error", () => child.kill("SIGKILL"));
+      };
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       child.on("error", reject);
       child.on("close", (c, signal) => {

@@ -20,6 +20,7 @@ import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
 import { KilnError, type SourceLocation } from "../../util/errors.js";
 import { withLayer, type ImageState } from "../image-state.js";
 import { runLayerStep } from "../layer-step.js";
+import { contextView, layersView, type SourceView } from "../source-view.js";
 import { historyFor, locationOf, varsOf, type StepContext } from "../step-context.js";
 
 /** One thing to copy: a context path, a heredoc body or a downloaded URL, already on the host. */
@@ -40,9 +41,6 @@ interface Item {
 export async function applyCopy(ctx: StepContext, state: ImageState, instr: CopyInstruction | AddInstruction): Promise<ImageState> {
   const loc = locationOf(instr.location);
   const keyword = instr.kind.toUpperCase();
-  if (instr.kind === "copy" && instr.from !== undefined) {
-    throw new KilnError("UNSUPPORTED", `${keyword} --from is not supported yet`, { location: loc });
-  }
   const vars = varsOf(ctx, state);
   const rawSources = instr.sources.map((s) => expandWord(s, vars));
   const destRaw = expandWord(instr.dest, vars);
@@ -58,6 +56,7 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
 
   const scratch = await mkdtemp(path.join(ctx.layerEnv.tmpDir, `copy-src-${process.pid}-`));
   const downloads: FetchedFile[] = [];
+  const source = await sourceOf(ctx, instr, loc);
   try {
     const items: Item[] = [];
     // Heredoc sources: files named after the delimiter, 0644 unless --chmod.
@@ -79,8 +78,8 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
         throw new KilnError("UNSUPPORTED", `${keyword} of ${s} is not supported yet`, { location: loc, hint: "download it in a RUN step, or place it in the build context" });
       }
       const { pattern, pivot } = parentsPivot(s, instr.parents === true);
-      for (const sel of await selectSources(ctx.contextDir, pattern, ctx.ignore, loc)) {
-        const ignore = withExcludes(ctx.ignore, excludes, sel.rel);
+      for (const sel of await selectSources(source.dir, pattern, source.ignore, loc)) {
+        const ignore = withExcludes(source.ignore, excludes, sel.rel);
         if (excludes.length && isExcluded(excludes, sel)) continue;
         items.push({
           host: sel.host,
@@ -104,7 +103,7 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
       for (const item of items) {
         // ADD URL gives 0600 unless --chmod says otherwise, as docker.
         const itemMode: CopyOptions["mode"] = mode ?? (item.kind === "url" ? 0o600 : undefined);
-        const opts: CopyOptions = { owner, ignore: item.ignore ?? ctx.ignore, ...(itemMode !== undefined ? { mode: itemMode } : {}) };
+        const opts: CopyOptions = { owner, ignore: item.ignore ?? source.ignore, ...(itemMode !== undefined ? { mode: itemMode } : {}) };
         if (item.keep !== undefined) {
           const target = path.posix.join(dest, item.keep);
           await ensureDir(rootfs, item.isDir ? target : path.posix.dirname(target), owner);
@@ -126,9 +125,17 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
     });
     return withLayer(state, layer, historyFor(ctx, `${instr.original} # buildkit`));
   } finally {
+    await source.close();
     for (const d of downloads) await d.cleanup();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The context, or for COPY --from=STAGE|IMAGE that stage's or image's filesystem. */
+async function sourceOf(ctx: StepContext, instr: CopyInstruction | AddInstruction, loc: SourceLocation): Promise<SourceView> {
+  if (instr.kind !== "copy" || instr.from === undefined) return contextView(ctx.contextDir, ctx.ignore);
+  if (!ctx.fromSource) throw new KilnError("UNSUPPORTED", "COPY --from needs a multi-stage build context", { location: loc });
+  return layersView(ctx.layerEnv, await ctx.fromSource(instr.from));
 }
 
 /**

@@ -1,0 +1,101 @@
+// Multi-stage: only what the target needs runs, independent stages run at
+// the same time, COPY --from reads stages and images, and one failure stops
+// the rest.
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kiln, storeWithBusybox } from "../helpers/kiln.js";
+
+const DOCKERFILE = `FROM busybox:latest AS base
+RUN echo base > /base
+
+FROM base AS left
+RUN echo started-left && sleep 2 && echo left > /left
+
+FROM busybox:latest AS right
+RUN echo started-right && sleep 2 && echo right > /right
+
+FROM no-such-image:never AS unused
+RUN echo unused-ran > /unused
+
+FROM scratch AS final
+COPY --from=left /base /left /out/
+COPY --from=right /right /out/right
+COPY --from=busybox:latest /bin/busybox /bin/busybox
+CMD ["/bin/busybox", "cat", "/out/base", "/out/left", "/out/right"]
+`;
+
+describe("multi-stage builds", () => {
+  let root: string;
+  let work: string;
+  beforeAll(async () => {
+    root = await storeWithBusybox();
+    work = await mkdtemp(path.join(tmpdir(), "kiln-ms-"));
+    await writeFile(path.join(work, "Dockerfile"), DOCKERFILE);
+  });
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("runs independent stages at the same time, skips what the target does not need, and COPY --from reads stages and images", async () => {
+    const out = path.join(work, "rootfs");
+    const started = performance.now();
+    const r = await kiln(["--root", root, "build", "--progress", "plain", "--output", `type=local,dest=${out}`, work]);
+    const secs = (performance.now() - started) / 1000;
+    expect(r.stderr).not.toMatch(/^error/m);
+    expect(r.code).toBe(0);
+    // Two stages that each sleep 2 s finish in about 2 s, not 4.
+    expect(secs).toBeLessThan(3.6);
+    // The unused stage (whose base does not even exist) never ran.
+    expect(r.stderr).not.toMatch(/unused|no-such-image/);
+    expect(await readFile(path.join(out, "out/base"), "utf8")).toBe("base\n");
+    expect(await readFile(path.join(out, "out/left"), "utf8")).toBe("left\n");
+    expect(await readFile(path.join(out, "out/right"), "utf8")).toBe("right\n");
+    expect(existsSync(path.join(out, "bin/busybox"))).toBe(true);
+    expect(existsSync(path.join(out, "base"))).toBe(false); // scratch: only what was copied
+  });
+
+  it("--target builds that stage and what it needs, nothing after", async () => {
+    const r = await kiln(["--root", root, "build", "--progress", "plain", "--target", "left", "-t", "left:1", work]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/FROM base AS left/);
+    expect(r.stderr).not.toMatch(/AS right|AS final/);
+    const inspect = JSON.parse((await kiln(["--root", root, "inspect", "left:1"])).stdout);
+    expect(inspect[0].RootFS.Layers).toHaveLength(3); // busybox + base's RUN + left's RUN
+  });
+
+  it("a rebuild reuses every stage; a change in one stage reruns only what depends on it", async () => {
+    const again = await kiln(["--root", root, "build", "--progress", "plain", "-t", "ms:1", work]);
+    expect(again.code).toBe(0);
+    const noop = await kiln(["--root", root, "build", "--progress", "plain", "-t", "ms:1", work]);
+    expect(noop.stderr).toMatch(/0 steps run, 6 cached/);
+    await writeFile(path.join(work, "Dockerfile"), DOCKERFILE.replace("echo right > /right", "echo RIGHT > /right"));
+    const changed = await kiln(["--root", root, "build", "--progress", "plain", "-t", "ms:1", work]);
+    // right's RUN, the COPY --from=right that reads it, and the COPY after that
+    // (its rootfs changed); left's stage and COPY --from=left are hits.
+    expect(changed.stderr).toMatch(/3 steps run, 3 cached/);
+    expect(changed.stderr).toMatch(/cache miss: RUN echo started-right && sleep 2 && echo RIGHT > \/right: instruction changed/);
+    expect(changed.stderr).toMatch(/cache miss: COPY --from=right \/right \/out\/right: --from=right changed/);
+    expect(changed.stderr).toMatch(/cache miss: COPY --from=busybox:latest \/bin\/busybox \/bin\/busybox: an earlier step changed the filesystem/);
+    await writeFile(path.join(work, "Dockerfile"), DOCKERFILE);
+  });
+
+  it("the first failing stage stops the others, and is the error reported", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "kiln-msfail-"));
+    await writeFile(
+      path.join(dir, "Dockerfile"),
+      "FROM busybox:latest AS slow\nRUN sleep 20\n\nFROM busybox:latest AS broken\nRUN echo failing && exit 4\n\nFROM scratch\nCOPY --from=slow /bin/sh /a\nCOPY --from=broken /bin/sh /b\n",
+    );
+    const started = performance.now();
+    const r = await kiln(["--root", root, "build", "--progress", "plain", "--no-cache", dir]);
+    expect((performance.now() - started) / 1000).toBeLessThan(10);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*Dockerfile:5: process "\/bin\/sh -c echo failing && exit 4" did not complete successfully: exit code 4/m);
+    const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.includes(root));
+    expect(mounts).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
