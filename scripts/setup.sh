@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the OCI runtimes, base-image sources, the readers we check
 # our output with, qemu for foreign platforms, and a registry for tests.
-PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr)
-if [[ "${KILN_SETUP_BENCH:-}" == 1 ]]; then PKGS+=(buildah docker.io); fi
+PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr docker.io)
+if [[ "${KILN_SETUP_BENCH:-}" == 1 ]]; then PKGS+=(buildah); fi
 
 missing=()
 for p in "${PKGS[@]}"; do
