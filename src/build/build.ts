@@ -9,6 +9,7 @@ import { StepRecords } from "../cache/records.js";
 import { StatMemo } from "../cache/stat-memo.js";
 import { loadDockerignore } from "../context/dockerignore.js";
 import { expandWord } from "../dockerfile/expand.js";
+import { lintForBuild } from "../dockerfile/checks.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
 import type { Dockerfile, Stage } from "../dockerfile/types.js";
 import type { ImageConfig } from "../oci/config.js";
@@ -55,6 +56,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     throw new KilnError("NO_DOCKERFILE", `cannot read Dockerfile ${displayName}`, { hint: "pass -f PATH, or put a Dockerfile in the context directory" });
   }
   const df = parseDockerfile(text, displayName);
+  // BuildKit's checks run on every build: warnings go to the progress
+  // output, and `# check=error=true` makes them fatal before any step runs.
+  const lint = lintForBuild(df, text);
+  for (const w of lint.warnings) (opts.onEvent ?? ignoreEvents)({ kind: "warning", message: `${w.rule}: ${w.message}`, location: w.location });
+  if (lint.error) throw lint.error;
   const store = opts.store;
   // What this build reuses is claimed under the GC lock, so a concurrent
   // `kiln cache prune` never removes it; what it creates is newer than its lease.
