@@ -11,8 +11,9 @@ trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir"/{bin,etc,tmp,root,home,var,usr/bin,usr/sbin,sbin,proc,sys,dev}
 chmod 1777 "$dir/tmp"; chmod 700 "$dir/root"
 cp "$bin" "$dir/bin/busybox"
-# One symlink per applet busybox itself reports.
-for applet in $("$bin" --list 2>/dev/null || echo sh); do
+# One symlink per applet. The host's busybox lists them when BUSYBOX_BINARY is
+# a foreign one (an arm64 binary runs only where qemu is registered).
+for applet in $(/bin/busybox --list 2>/dev/null || "$bin" --list 2>/dev/null || echo sh); do
   [[ $applet == busybox ]] || ln -sf busybox "$dir/bin/$applet"
 done
 cat >"$dir/etc/passwd" <<'P'
