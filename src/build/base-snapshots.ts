@@ -1,9 +1,7 @@
 // Every layer of a base image extracted once, by chainID, into overlay form.
 // The diffID is checked while extracting: a blob whose content does not
 // match the config's diff_ids never becomes a snapshot.
-import { createHash } from "node:crypto";
-import { PassThrough } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { DigestStream } from "../layer/digest-stream.js";
 import path from "node:path";
 import type { ImageConfig } from "../oci/config.js";
 import type { ImageManifest } from "../oci/manifest.js";
@@ -33,12 +31,11 @@ export async function ensureBaseSnapshots(
     if (!(await snapshots.get(chainId))) {
       const prepared = await snapshots.prepare();
       try {
-        const hash = createHash("sha256");
-        const tee = new PassThrough();
-        tee.on("data", (c: Buffer) => hash.update(c));
+        // One consumer only: the extractor reads through a transform that hashes.
+        const hashing = new DigestStream();
         const tar = await decompressedStream(store.openBlob(blob.digest));
-        await Promise.all([pipeline(tar, tee), extractLayer(tee, path.join(prepared, "fs"))]);
-        const got = `sha256:${hash.digest("hex")}`;
+        await extractLayer(tar.pipe(hashing), path.join(prepared, "fs"));
+        const got = hashing.digest;
         if (got !== diffId) {
           throw new KilnError("DIGEST_MISMATCH", `layer ${blob.digest} unpacks to ${got}, but the image config says ${diffId}`);
         }

@@ -19,7 +19,11 @@ import { normalizeReference } from "../oci/reference.js";
 import { neededStages, stageRef } from "../plan/stage-graph.js";
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
-import { SnapshotIndex } from "../store/snapshot-index.js";
+import { chainIdOf, SnapshotIndex } from "../store/snapshot-index.js";
+import { exportCache } from "../cache/export-cache.js";
+import { importCache } from "../cache/import-cache.js";
+import { materializeLayer } from "../cache/materialize.js";
+import type { Digest } from "../oci/digest.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { Semaphore } from "../util/semaphore.js";
@@ -113,10 +117,12 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     usedArgs,
     nextStepId: () => ++stepCounter,
     totalSteps: nodes.reduce((n, s) => n + s.stage.instructions.length + 1, 0),
-    claim: (chainId) =>
+    claim: (parent, diffId) =>
       gcLocked(async () => {
-        if (chainId === null) return true;
-        if (!(await snapshots.get(chainId))) return false;
+        if (diffId === null) return true;
+        const chainId = chainIdOf(parent, diffId);
+        // A layer that came with --cache-from is unpacked on first use.
+        if (!(await snapshots.get(chainId)) && !(await materializeLayer(store, snapshots, parent, diffId))) return false;
         await lease.add([chainId]);
         return true;
       }),
@@ -125,6 +131,10 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
   };
 
+  for (const from of opts.cacheFrom ?? []) {
+    const r = await importCache(store, env.records, from);
+    emit({ kind: "info", message: `imported cache from ${from.kind === "local" ? from.dir : from.ref}: ${r.records} new records, ${r.layers} layers, ${r.mounts} cache mounts` });
+  }
   const running = new Map<number, Promise<StageResult>>();
   const runIndex = (i: number): Promise<StageResult> => {
     let p = running.get(i);
@@ -157,7 +167,7 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     }
     const want = stage.from.platform ? parsePlatform(expandWord(stage.from.platform, (n) => metaArgs.get(n))) : platform;
     return gcLocked(async () => {
-      const b = await fromImage(store, snapshots, stage, fromNames[stage.index]!, want);
+      const b = await fromImage(store, snapshots, stage, fromNames[stage.index]!, want, opts);
       await lease.add(b.state.layers.map((l) => l.chainId));
       return b;
     });
@@ -169,7 +179,7 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     if (dep !== undefined) return (await runIndex(dep)).state.layers;
     const fake = { ...df.stages[before]!, from: { ...df.stages[before]!.from, image: name, platform: undefined } } as Stage;
     return gcLocked(async () => {
-      const b = await fromImage(store, snapshots, fake, name, platform);
+      const b = await fromImage(store, snapshots, fake, name, platform, opts);
       await lease.add(b.state.layers.map((l) => l.chainId));
       return b.state.layers;
     });
@@ -191,10 +201,17 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
   }
   let executed = 0;
   let cached = 0;
-  for (const p of running.values()) {
+  const keys: Digest[] = [];
+  for (const [i, p] of running) {
     const r = await p;
     executed += r.executed;
     cached += r.cached;
+    if (opts.cacheTo?.mode === "max" || i === target.index) keys.push(...r.keys);
+  }
+  if (opts.cacheTo) {
+    const c = await gcLocked(() => exportCache(store, snapshots, env.records, keys, opts.cacheTo!));
+    const to = opts.cacheTo.to;
+    emit({ kind: "info", message: `exported cache to ${to.kind === "local" ? to.dir : to.ref}: ${c.records} records, ${c.mounts} cache mounts (${c.manifest.digest})` });
   }
   return finish(opts, snapshots, gcLocked, result.state, { executed, cached, stages: [...running.keys()].sort((a, b) => a - b) });
 }
@@ -229,6 +246,11 @@ async function finish(
   });
 }
 
+function hasExplicitRegistry(name: string): boolean {
+  const first = name.split("/")[0]!;
+  return name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+}
+
 function targetStage(df: Dockerfile, target: string | undefined): Stage {
   if (df.stages.length === 0) throw new KilnError("NO_STAGES", `${df.file} has no FROM instruction`, { hint: "a Dockerfile starts with FROM IMAGE (or FROM scratch)" });
   if (target === undefined) return df.stages.at(-1)!;
@@ -260,14 +282,29 @@ function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: S
   return m;
 }
 
-async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, name: string, want: Platform): Promise<{ state: ImageState; digest: string }> {
+async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, name: string, want: Platform, opts: BuildOptions): Promise<{ state: ImageState; digest: string }> {
   const loc = locationOf(stage.from.location);
   if (name === "scratch") return { state: emptyState(want), digest: "" };
-  const resolved = await store.resolveImage(name, want);
+  let resolved = opts.pull ? undefined : await store.resolveImage(name, want);
+  // Pull when the name says which registry (kiln never reaches Docker Hub
+  // on its own: `kiln pull` it, or import a base).
+  if (!resolved && (opts.pull || hasExplicitRegistry(name))) {
+    const { ensureImage } = await import("../registry/pull.js");
+    const r = opts.registry;
+    resolved = await ensureImage({
+      store,
+      ref: name,
+      platform: want,
+      pull: opts.pull ?? false,
+      ...(r?.env ? { env: r.env } : {}),
+      ...(r?.insecureRegistries ? { insecureRegistries: [...r.insecureRegistries] } : {}),
+      ...(r?.tlsCa ? { tlsCa: [...r.tlsCa] } : {}),
+    });
+  }
   if (!resolved) {
     throw new KilnError("BASE_IMAGE_NOT_FOUND", `base image "${name}" is not in the local store`, {
       location: loc,
-      hint: `import one with \`kiln import ROOTFS.tar ${name}\` (kiln images lists what the store has)`,
+      hint: `import one with \`kiln import ROOTFS.tar ${name}\`, pull it with \`kiln pull\`, or name its registry (REGISTRY/REPO:TAG) to pull it during the build`,
     });
   }
   const have = { os: resolved.config.os, architecture: resolved.config.architecture, ...(resolved.config.variant ? { variant: resolved.config.variant } : {}) };

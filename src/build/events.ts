@@ -7,7 +7,8 @@ export type BuildEvent =
   | { readonly kind: "step-done"; readonly id: number; readonly ms: number; readonly note?: string }
   | { readonly kind: "step-failed"; readonly id: number; readonly ms: number }
   | { readonly kind: "cache-miss"; readonly id: number; readonly reason: string }
-  | { readonly kind: "warning"; readonly message: string; readonly location?: SourceLocation };
+  | { readonly kind: "warning"; readonly message: string; readonly location?: SourceLocation }
+  | { readonly kind: "info"; readonly message: string };
 
 export type EventSink = (e: BuildEvent) => void;
 

@@ -3,6 +3,7 @@ import type { NetworkMode } from "../exec/runtime-spec.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import type { Platform } from "../oci/platform.js";
 import type { Store } from "../store/store.js";
+import type { CacheExportOptions, CacheTarget } from "../cache/cache-layout.js";
 import type { EventSink } from "./events.js";
 
 export type Output =
@@ -27,6 +28,14 @@ export interface BuildOptions {
   /** Clamp file times and image timestamps: same inputs, same digests. */
   readonly sourceDateEpoch?: number;
   readonly onEvent?: EventSink;
+  /** Import exported build caches before the build (--cache-from). */
+  readonly cacheFrom?: readonly CacheTarget[];
+  /** Export this build's cache records and layers after it (--cache-to). */
+  readonly cacheTo?: CacheExportOptions;
+  /** Pull FROM images even when the store has them (--pull). */
+  readonly pull?: boolean;
+  /** Registry access for FROM pulls and registry caches. */
+  readonly registry?: { readonly env?: NodeJS.ProcessEnv; readonly insecureRegistries?: readonly string[]; readonly tlsCa?: readonly string[] };
   /** Steps that may run at once across independent stages (default: CPU count). */
   readonly jobs?: number;
   /** Run every step; results are still recorded for the next build. */

@@ -54,7 +54,7 @@ export interface StageEnv {
   /** Numbers steps across the whole build, for progress output. */
   readonly nextStepId: () => number;
   /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
-  readonly claim: (chainId: Digest | null) => Promise<boolean>;
+  readonly claim: (parent: Digest | null, diffId: Digest | null) => Promise<boolean>;
   /** Bounds how many steps run at once across parallel stages (--jobs). */
   readonly jobs: Semaphore;
   /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
@@ -67,12 +67,15 @@ export interface StageResult {
   readonly state: ImageState;
   readonly executed: number;
   readonly cached: number;
+  /** Cache keys of the filesystem steps this stage used or recorded (--cache-to). */
+  readonly keys: readonly Digest[];
 }
 
 export async function runStage(env: StageEnv, stage: Stage, base: { state: ImageState; digest: string }): Promise<StageResult> {
   let state = base.state;
   let executed = 0;
   let cached = 0;
+  const keys: Digest[] = [];
   const args = new Map<string, string | undefined>();
   const platform = formatPlatform(state.platform);
 
@@ -107,7 +110,8 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
         const rec = await env.records.get(probe.key);
         const parent = state.layers.at(-1)?.chainId ?? null;
         const chainId = rec?.diffId ? chainIdOf(parent, rec.diffId) : null;
-        if (rec && (await env.claim(chainId))) {
+        if (rec && (await env.claim(parent, rec.diffId))) {
+          keys.push(rec.key);
           await env.records.touch(rec.key, sid);
           cached++;
           const patched = { ...state, config: { ...state.config, ...(rec.configPatch ?? {}) } };
@@ -119,6 +123,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       executed++;
       const next = await env.jobs.run(async () => applyInstruction(ctx, state, instr));
       if (probe) {
+        keys.push(probe.key);
         const grew = next.layers.length > state.layers.length;
         await env.records.put(
           {
@@ -135,7 +140,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       return next;
     });
   }
-  return { state: stripMarks(state), executed, cached };
+  return { state: stripMarks(state), executed, cached, keys };
 }
 
 type Marked = ImageState & { cachedStep?: boolean };

@@ -69,6 +69,14 @@ export class StepRecords {
     await rename(tmp, file);
   }
 
+  /** Adds a record from an imported cache unless this store has one for the key. */
+  async adopt(r: StepRecord): Promise<boolean> {
+    if (r.version !== 1 || (await this.get(r.key))) return false;
+    await mkdir(path.join(this.dir, "steps"), { recursive: true });
+    await writeFileDurable(this.#file(r.key), JSON.stringify(r), this.tmpDir);
+    return true;
+  }
+
   async previous(stepId: string): Promise<StepRecord | undefined> {
     try {
       const { key } = JSON.parse(await readFile(path.join(this.dir, "last", `${stepId}.json`), "utf8")) as { key: Digest };

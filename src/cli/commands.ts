@@ -12,6 +12,7 @@ import { checkDockerfileCommand } from "./check-dockerfile.js";
 import { formatBytes } from "./format.js";
 import { formatLayerReport, layerReport } from "./layer-report.js";
 import { rawJsonProgress, ttyProgress } from "./progress-tty.js";
+import { parseCacheFrom, parseCacheTo } from "./parse-cache-flag.js";
 import { parseOutput } from "./parse-output.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
 
@@ -49,6 +50,12 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       secret: { type: "string", multiple: true },
       iidfile: { type: "string" },
       "metadata-file": { type: "string" },
+      "cache-to": { type: "string" },
+      "cache-from": { type: "string", multiple: true },
+      push: { type: "boolean" },
+      pull: { type: "boolean" },
+      "insecure-registry": { type: "string", multiple: true },
+      "tls-ca": { type: "string", multiple: true },
     },
   });
   if (positionals.length !== 1) throw new KilnError("USAGE", "kiln build needs exactly one CONTEXT directory", { hint: "e.g. kiln build -t app:1 ." });
@@ -68,6 +75,16 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   }
   const epochText = buildArgs.SOURCE_DATE_EPOCH ?? io.env.SOURCE_DATE_EPOCH ?? (values.reproducible ? "0" : undefined);
   if (epochText !== undefined && !/^\d+$/.test(epochText)) throw new KilnError("USAGE", `SOURCE_DATE_EPOCH must be whole seconds, not "${epochText}"`);
+  const registry = {
+    env: io.env,
+    insecureRegistries: [...(values["insecure-registry"] ?? []), ...(io.env.KILN_INSECURE_REGISTRIES ?? "").split(",").filter(Boolean)],
+    tlsCa: values["tls-ca"] ?? [],
+  };
+  // --output type=registry,name=R is a tag that is also pushed (as buildx).
+  const outputSpecs = values.output ?? [];
+  const registryOutputs = outputSpecs.filter((o) => /(^|,)type=registry(,|$)/.test(o)).map(registryOutputName);
+  const pushTo = [...(values.push ? (values.tag ?? []) : []), ...registryOutputs];
+  if (values.push && (values.tag ?? []).length === 0) throw new KilnError("USAGE", "--push needs at least one -t NAME to push to");
   const mode = progressMode(values.progress ?? "auto", io.isTty, values.quiet ?? false);
   const display =
     mode === "tty"
@@ -81,14 +98,14 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       store,
       contextDir: positionals[0]!,
       ...(values.file ? { dockerfile: values.file } : {}),
-      tags: values.tag ?? [],
+      tags: [...(values.tag ?? []), ...registryOutputs],
       buildArgs,
       network,
       runtime,
       ...(io.env.PATH !== undefined ? { runtimeSearchPath: io.env.PATH } : {}),
       ...(values.platform ? { platform: parsePlatform(values.platform) } : {}),
       ...(values.target ? { target: values.target } : {}),
-      outputs: (values.output ?? []).map(parseOutput),
+      outputs: outputSpecs.filter((o) => !/(^|,)type=registry(,|$)/.test(o)).map(parseOutput),
       ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
       onEvent: display.onEvent,
       noCache: values["no-cache"] ?? false,
@@ -96,6 +113,10 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       explainCache: values["explain-cache"] ?? false,
       ...(io.signal ? { signal: io.signal } : {}),
       ...(secrets.length ? { secrets } : {}),
+      ...(values["cache-to"] ? { cacheTo: parseCacheTo(values["cache-to"]) } : {}),
+      ...(values["cache-from"] ? { cacheFrom: values["cache-from"].map(parseCacheFrom) } : {}),
+      pull: values.pull ?? false,
+      registry,
     });
   } finally {
     display.close();
@@ -108,6 +129,13 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
     const image = result.manifest ? await store.resolveImage(result.manifest.digest).catch(() => undefined) : undefined;
     if (image) io.err(formatLayerReport(await layerReport(store, image), formatBytes));
   }
+  if (pushTo.length > 0 && result.manifest) {
+    const { pushImage } = await import("../registry/push.js");
+    for (const ref of pushTo) {
+      const r = await pushImage({ store, image: ref, ref, ...registry, ...(io.signal ? { signal: io.signal } : {}) });
+      io.err(`pushed ${r.reference}@${r.digest}\n`);
+    }
+  }
   if (!values.quiet) io.err(`${result.executed} steps run, ${result.cached} cached\n`);
   if (values.quiet) io.out(`${result.manifest?.digest ?? ""}\n`);
   else {
@@ -115,6 +143,12 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
     for (const t of result.tags) io.err(`naming to ${t}\n`);
   }
   return 0;
+}
+
+function registryOutputName(spec: string): string {
+  const name = /(?:^|,)name=([^,]+)/.exec(spec)?.[1];
+  if (!name) throw new KilnError("USAGE", `--output ${spec}: name= is required for type=registry`, { hint: "e.g. --output type=registry,name=127.0.0.1:5000/app:1" });
+  return name;
 }
 
 function progressMode(value: string, isTty: boolean, quiet: boolean): ProgressMode | "rawjson" {

@@ -121,6 +121,9 @@ export function ttyProgress(write: (s: string) => void, opts: TtyOptions = {}): 
       case "warning":
         permanent(`${ESC}33mWARNING: ${e.location ? `${e.location.file}:${e.location.line}: ` : ""}${e.message}${ESC}0m`);
         break;
+      case "info":
+        permanent(e.message);
+        break;
     }
     draw();
   };

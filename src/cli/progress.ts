@@ -47,6 +47,9 @@ export function progressPrinter(mode: ProgressMode, write: (s: string) => void):
         logs.delete(e.id);
         break;
       }
+      case "info":
+        if (mode !== "quiet") write(`${e.message}\n`);
+        break;
       case "cache-miss":
         if (mode !== "quiet") write(`#${e.id} cache miss: ${e.reason}\n`);
         break;

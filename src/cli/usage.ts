@@ -16,6 +16,12 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --metadata-file FILE    Write buildx-style build metadata (containerimage.digest, containerimage.descriptor, image.name) as JSON
       --reproducible          Clamp timestamps to SOURCE_DATE_EPOCH (0 when unset)
       --no-cache              Do not use the build cache (results are still recorded)
+      --cache-to SPEC         Export the cache: type=local,dest=DIR | type=registry,ref=REF [,mode=min|max][,mounts=true]
+      --cache-from SPEC       Import a cache first: type=local,src=DIR | type=registry,ref=REF (repeatable)
+      --push                  Push every -t NAME after the build (also: --output type=registry,name=REF)
+      --pull                  Pull FROM images even when the store has them
+      --insecure-registry H   Allow plain http / unverified TLS for H (repeatable)
+      --tls-ca FILE           Trust this CA for registries (repeatable)
       --no-cache-filter STAGE Do not use the cache for these stages
       --explain-cache         Say why every step missed the cache
       --secret id=ID,src=FILE|env=VAR
@@ -116,6 +122,23 @@ Examples:
   kiln load -i app.tar
   gunzip -c app.tar.gz | kiln load`,
   },
+  push: {
+    usage: "kiln push [OPTIONS] IMAGE [REGISTRY/REPO[:TAG]]",
+    summary: "Push an image to a registry",
+    options: `  -q, --quiet                    Print only the pushed digest
+      --tls-ca FILE              Trust this CA (repeatable)
+      --certs-dir DIR            certs.d-style directory: DIR/HOST[:PORT]/*.crt, client.cert, client.key (repeatable)
+      --insecure-registry HOST   Allow plain http / unverified TLS for HOST (repeatable; also $KILN_INSECURE_REGISTRIES)`,
+  },
+  pull: {
+    usage: "kiln pull [OPTIONS] NAME[:TAG|@DIGEST]",
+    summary: "Pull an image from a registry",
+    options: `      --platform OS/ARCH[/VARIANT]  Platform to pick from a multi-platform image (default: this machine's)
+  -q, --quiet                    Print only the image name
+      --tls-ca FILE / --certs-dir DIR / --insecure-registry HOST   as for push`,
+  },
+  login: { usage: "kiln login -u USER (--password-stdin | -p PASSWORD) HOST", summary: "Log in to a registry (saved in $DOCKER_CONFIG/config.json like docker)" },
+  logout: { usage: "kiln logout HOST", summary: "Remove saved credentials for a registry" },
   cache: {
     usage: "kiln cache ls | kiln cache prune [--all] [--keep-storage SIZE] [--filter until=DURATION]",
     summary: "List or prune the build cache (unreferenced snapshots and blobs are collected too)",

@@ -29,9 +29,12 @@ export async function kiln(args: string[], env: NodeJS.ProcessEnv = {}): Promise
 /** A fresh store with busybox:latest imported from Debian's busybox-static. */
 export async function storeWithBusybox(): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
-  const tarball = path.join(root, "..", `${path.basename(root)}-busybox.tar.gz`);
+  // The same file name everywhere: it is recorded in the image's history.
+  const tarball = path.join(await mkdtemp(path.join(tmpdir(), "kiln-busybox-")), "busybox.tar.gz");
   execFileSync("bash", [path.join(REPO, "scripts/busybox-rootfs.sh"), tarball]);
-  const r = await kiln(["--root", root, "import", tarball, "busybox:latest"]);
+  // A fixed creation time: every test store holds the identical busybox image,
+  // as two CI runners pulling the same base would.
+  const r = await kiln(["--root", root, "import", tarball, "busybox:latest"], { SOURCE_DATE_EPOCH: "0" });
   if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
   return root;
 }

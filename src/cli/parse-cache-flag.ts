@@ -1,0 +1,41 @@
+// --cache-to / --cache-from as buildx spells them:
+//   type=local,dest=DIR[,mode=min|max][,mounts=true]   type=local,src=DIR
+//   type=registry,ref=REF[,mode=min|max][,mounts=true] type=registry,ref=REF
+import type { CacheExportOptions, CacheTarget } from "../cache/cache-layout.js";
+import { KilnError } from "../util/errors.js";
+
+function keyValues(flag: string, spec: string): Map<string, string> {
+  const kv = new Map<string, string>();
+  for (const part of spec.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) throw new KilnError("USAGE", `invalid ${flag} "${spec}": "${part}" is not KEY=VALUE`);
+    kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  return kv;
+}
+
+function target(flag: string, spec: string, kv: Map<string, string>, dirKey: "dest" | "src"): CacheTarget {
+  const type = kv.get("type");
+  if (type === "local") {
+    const dir = kv.get(dirKey);
+    if (!dir) throw new KilnError("USAGE", `invalid ${flag} "${spec}": ${dirKey}= is required for type=local`);
+    return { kind: "local", dir };
+  }
+  if (type === "registry") {
+    const ref = kv.get("ref");
+    if (!ref) throw new KilnError("USAGE", `invalid ${flag} "${spec}": ref= is required for type=registry`);
+    return { kind: "registry", ref };
+  }
+  throw new KilnError("USAGE", `invalid ${flag} "${spec}": type must be local or registry`);
+}
+
+export function parseCacheFrom(spec: string): CacheTarget {
+  return target("--cache-from", spec, keyValues("--cache-from", spec), "src");
+}
+
+export function parseCacheTo(spec: string): CacheExportOptions {
+  const kv = keyValues("--cache-to", spec);
+  const mode = kv.get("mode") ?? "min";
+  if (mode !== "min" && mode !== "max") throw new KilnError("USAGE", `invalid --cache-to "${spec}": mode must be min or max`);
+  return { to: target("--cache-to", spec, kv, "dest"), mode, mounts: kv.get("mounts") === "true" };
+}
