@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kiln, storeWithBusybox } from "../helpers/kiln.js";
 import { startRegistry, type RegistryServer } from "../registry/helpers/registry-server.js";
 
+// Two runners share a base image: both stores import the identical busybox.
+const SAME_BASE = { sourceDateEpoch: "0" };
+
 const DOCKERFILE = `FROM busybox:latest
 COPY app.txt /app.txt
 RUN --mount=type=cache,id=downloads,target=/cache sh -c 'test -f /cache/fetched || echo fetched-once > /cache/fetched; cp /cache/fetched /from-cache'
@@ -41,7 +44,7 @@ describe("remote build cache", () => {
   };
 
   it("type=local round trip: an empty store gets every step from the cache, and the cache mount's contents", async () => {
-    const a = await storeWithBusybox();
+    const a = await storeWithBusybox(SAME_BASE);
     const dir = path.join(work, "cache-dir");
     const first = await build(a, "--cache-to", `type=local,dest=${dir},mode=max,mounts=true`);
     expect(first.stderr).toMatch(/exported cache to .*: 3 records, 1 cache mounts/);
@@ -50,7 +53,7 @@ describe("remote build cache", () => {
     expect(JSON.parse(execFileSync("skopeo", ["inspect", "--raw", `oci:${dir}:cache`], { encoding: "utf8" })).artifactType).toBe("application/vnd.kiln.cache.v1");
     expect(index.manifests).toHaveLength(1);
 
-    const b = await storeWithBusybox();
+    const b = await storeWithBusybox(SAME_BASE);
     const second = await build(b, "--cache-from", `type=local,src=${dir}`);
     expect(second.stderr).toMatch(/imported cache from .*: 3 new records, 3 layers, 1 cache mounts/);
     expect(second.counts).toEqual([0, 3]);
@@ -64,14 +67,14 @@ describe("remote build cache", () => {
   });
 
   it("type=registry round trip through a real registry on 127.0.0.1", async () => {
-    const a = await storeWithBusybox();
+    const a = await storeWithBusybox(SAME_BASE);
     const ref = `${registry.host}/team/app-cache:main`;
     const first = await build(a, "--cache-to", `type=registry,ref=${ref},mode=max`);
     expect(first.stderr).toMatch(/exported cache to .*app-cache:main: 3 records/);
     const raw = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }));
     expect(raw.artifactType).toBe("application/vnd.kiln.cache.v1");
 
-    const b = await storeWithBusybox();
+    const b = await storeWithBusybox(SAME_BASE);
     const second = await build(b, "--cache-from", `type=registry,ref=${ref}`);
     expect(second.counts).toEqual([0, 3]);
     expect(second.digest).toBe(first.digest);
@@ -80,7 +83,7 @@ describe("remote build cache", () => {
   });
 
   it("--push puts the image in the registry, and FROM a registry image pulls it into an empty store", async () => {
-    const a = await storeWithBusybox();
+    const a = await storeWithBusybox(SAME_BASE);
     const ref = `${registry.host}/team/app:1`;
     const pushed = await kiln(["--root", a, "build", "--progress", "plain", "--push", "-t", ref, ctx]);
     expect(pushed.code).toBe(0);

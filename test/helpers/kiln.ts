@@ -27,14 +27,14 @@ export async function kiln(args: string[], env: NodeJS.ProcessEnv = {}): Promise
 }
 
 /** A fresh store with busybox:latest imported from Debian's busybox-static. */
-export async function storeWithBusybox(): Promise<string> {
+export async function storeWithBusybox(opts: { sourceDateEpoch?: string } = {}): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
   // The same file name everywhere: it is recorded in the image's history.
   const tarball = path.join(await mkdtemp(path.join(tmpdir(), "kiln-busybox-")), "busybox.tar.gz");
   execFileSync("bash", [path.join(REPO, "scripts/busybox-rootfs.sh"), tarball]);
-  // A fixed creation time: every test store holds the identical busybox image,
-  // as two CI runners pulling the same base would.
-  const r = await kiln(["--root", root, "import", tarball, "busybox:latest"], { SOURCE_DATE_EPOCH: "0" });
+  // With a fixed creation time every such store holds the identical busybox
+  // image, as two CI runners pulling the same base would.
+  const r = await kiln(["--root", root, "import", tarball, "busybox:latest"], opts.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: opts.sourceDateEpoch } : {});
   if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
   return root;
 }
