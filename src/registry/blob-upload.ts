@@ -71,7 +71,9 @@ async function startUpload(repo: Repository): Promise<string> {
 }
 
 /** PATCH `size` bytes in chunks; on a failed chunk ask the session how much
- * it has (GET → Range: 0-N) and continue from there. */
+ * it has (GET → Range: 0-N) and continue from there. The registry
+ * appends whatever a PATCH delivered, even a partial body, so the offset
+ * must come from it, never from what we think we sent. */
 async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, start: string, chunk: number): Promise<string> {
   let location = start;
   let offset = 0;
@@ -93,20 +95,26 @@ async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, 
       failures = 0;
     } catch (e) {
       if (++failures >= repo.client.retryPolicy.attempts) throw e;
-      const have = await uploadedBytes(repo, location).catch(() => undefined);
-      if (have === undefined) throw e; // session gone: restart from POST
-      offset = have;
+      const status = await uploadStatus(repo, location).catch(() => undefined);
+      // Session gone, or "0-0" (0 or 1 bytes? the spec cannot say): restart from POST.
+      if (!status || status.offset === undefined) throw e;
+      offset = status.offset;
+      location = status.location;
     }
   }
   return location;
 }
 
-async function uploadedBytes(repo: Repository, location: string): Promise<number> {
+/** How many bytes the upload session holds, and its current Location
+ * (distribution signs the offset into the URL's _state, so the old one is stale). */
+async function uploadStatus(repo: Repository, location: string): Promise<{ offset: number | undefined; location: string }> {
   const r = await repo.client.send({ method: "GET", path: location, scopes: repo.scopes, ok: [204] });
   await r.body.dump();
   const range = header(r.headers.range);
   const m = range ? /^(?:bytes=)?0-(\d+)$/.exec(range) : null;
-  return m ? Number(m[1]) + 1 : 0;
+  const end = m ? Number(m[1]) : undefined;
+  const next = header(r.headers.location) ? resolveLocation(r, repo) : location;
+  return { offset: end === undefined || end === 0 ? undefined : end + 1, location: next };
 }
 
 function resolveLocation(r: { headers: Record<string, string | string[] | undefined>; url: string }, repo: Repository): string {

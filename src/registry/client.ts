@@ -57,6 +57,7 @@ export class RegistryClient {
   #base: Promise<string> | undefined;
   #challenge: AuthChallenge | undefined;
   #creds: Promise<Credentials | undefined> | undefined;
+  readonly #pendingTokens = new Map<string, Promise<string>>();
 
   constructor(host: string, opts: ClientOptions = {}) {
     this.host = host;
@@ -96,11 +97,12 @@ export class RegistryClient {
     let r = await request(`${base}/v2/`, { dispatcher: this.agent, method: "HEAD", ...signal });
     this.#count("HEAD");
     await r.body.dump();
+    let text = "";
     if (r.statusCode === 404 || r.statusCode === 405) {
       r = await request(`${base}/v2/`, { dispatcher: this.agent, method: "GET", ...signal });
       this.#count("GET");
+      text = await readText(r.body);
     }
-    const text = await readText(r.body);
     if (r.statusCode === 401) {
       this.#challenge = parseChallenge(r.headers["www-authenticate"]);
       return;
@@ -183,9 +185,18 @@ export class RegistryClient {
     if (refresh) this.tokens.clear(key);
     const cached = this.tokens.get(key);
     if (cached) return `Bearer ${cached}`;
-    const { token, expiresIn } = await this.fetchToken(c, scopes, creds);
-    this.tokens.set(key, token, expiresIn);
-    return `Bearer ${token}`;
+    // Parallel uploads share one token request per scope set.
+    let pending = this.#pendingTokens.get(key);
+    if (!pending) {
+      pending = this.fetchToken(c, scopes, creds)
+        .then(({ token, expiresIn }) => {
+          this.tokens.set(key, token, expiresIn);
+          return token;
+        })
+        .finally(() => this.#pendingTokens.delete(key));
+      this.#pendingTokens.set(key, pending);
+    }
+    return `Bearer ${await pending}`;
   }
 
   /** Ask the challenge's realm for a token (GET, or the OAuth2 POST for identity tokens). */
