@@ -51,6 +51,10 @@ export async function stepInputs(env: InputsEnv, state: ImageState, instr: Layer
     for (const spec of instr.flags.mount ?? []) {
       const m = parseMount(spec);
       if (m.type === "bind" && m.from === undefined) selected.push(...(await selectSources(env.contextDir, expandWord(m.source ?? ".", vars), env.ignore)));
+      else if (m.from !== undefined) {
+        if (!env.fromChain) return undefined;
+        fromContent = `${fromContent ?? ""}from:${m.from}:${await env.fromChain(m.from)};`;
+      }
     }
   } else {
     // COPY/ADD/WORKDIR: only the variables they mention, and what resolves their paths.

@@ -13,6 +13,7 @@ import { copyIntoRoot } from "../../fsutil/copy-into-root.js";
 import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
 import { KilnError, type SourceLocation } from "../../util/errors.js";
 import type { StepContext } from "../step-context.js";
+import { contextView, layersView, type SourceView } from "../source-view.js";
 
 export type MountSpec =
   | { readonly type: "bind"; readonly target: string; readonly source: string; readonly rw: boolean; readonly from?: string }
@@ -107,8 +108,10 @@ export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[
   const mounts: ExtraMount[] = [];
   const env: string[] = [];
   const release: (() => void)[] = [];
+  const views: SourceView[] = [];
   const cleanup = async () => {
     for (const r of release) r();
+    for (const v of views) await v.close();
     await rm(scratch, { recursive: true, force: true });
   };
   try {
@@ -117,17 +120,24 @@ export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[
       const dir = path.join(scratch, String(n++));
       switch (m.type) {
         case "bind": {
-          if (m.from !== undefined) throw new KilnError("UNSUPPORTED", `--mount=type=bind,from=${m.from} is not supported yet`, { location: loc });
-          // A filtered copy of the context: .dockerignore applies, symlinks
-          // stay inside the context, and rw writes are thrown away with it.
+          // A filtered copy of the context (or, with from=, of another stage's
+          // or image's filesystem): .dockerignore applies to the context,
+          // symlinks stay inside the source, and rw writes are thrown away.
+          let source = contextView(ctx.contextDir, ctx.ignore);
+          if (m.from !== undefined) {
+            if (!ctx.fromSource) throw new KilnError("UNSUPPORTED", "--mount=from= needs a multi-stage build context", { location: loc });
+            source = await layersView(ctx.layerEnv, await ctx.fromSource(m.from));
+            views.push(source);
+          }
           const rel = path.posix.normalize(m.source).replace(/^\/+/, "").replace(/\/+$/, "");
           const relClean = rel === "." ? "" : rel;
-          const host = await resolveInRoot(ctx.contextDir, "/" + relClean);
+          const host = await resolveInRoot(source.dir, "/" + relClean);
           const st = await lstat(host).catch(() => undefined);
-          if (!st) throw new KilnError("MOUNT_SOURCE_NOT_FOUND", `--mount=type=bind: source "${m.source}" not found in the build context`, { location: loc });
+          if (!st) throw new KilnError("MOUNT_SOURCE_NOT_FOUND", `--mount=type=bind: source "${m.source}" not found in ${m.from !== undefined ? `--from=${m.from}` : "the build context"}`, { location: loc });
           await mkdir(dir, { mode: 0o755 });
           const isFile = !st.isDirectory();
-          await copyIntoRoot(dir, host, relClean, isFile ? "/file" : "/", { owner: { uid: 0, gid: 0 }, ignore: ctx.ignore });
+          // Another stage's files keep their owners; context files are root's.
+          await copyIntoRoot(dir, host, relClean, isFile ? "/file" : "/", { owner: m.from !== undefined ? "preserve" : { uid: 0, gid: 0 }, ignore: source.ignore });
           mounts.push({ kind: "bind", source: isFile ? path.join(dir, "file") : dir, destination: m.target, readonly: !m.rw, file: isFile });
           break;
         }
