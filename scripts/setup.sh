@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the OCI runtimes, base-image sources, the readers we check
 # our output with, qemu for foreign platforms, and a registry for tests.
-PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr docker.io)
-if [[ "${KILN_SETUP_BENCH:-}" == 1 ]]; then PKGS+=(buildah); fi
+PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr docker.io buildah)
+# buildah: the frontend comparison test and the no-op rebuild benchmark.
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -41,4 +41,38 @@ if [[ ! -f dist/.built ]] || [[ -n "$(find src tsconfig.json -newer dist/.built 
   echo "kiln setup: tsc" >&2
   npx --no-install tsc -p tsconfig.json
   touch dist/.built
+fi
+
+# Foreign platforms: RUN steps for linux/arm64 run under qemu-user through
+# binfmt_misc, registered with the fix-binary (F) flag so the interpreter is
+# opened at registration time and works inside a container's mount namespace.
+# Each step only when it is missing.
+if [[ ! -e /proc/sys/fs/binfmt_misc/status ]]; then
+  echo "kiln setup: mounting binfmt_misc" >&2
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+fi
+qemu_entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
+if [[ ! -f $qemu_entry ]] || ! grep -qx enabled "$qemu_entry" || ! grep -q '^flags: .*F' "$qemu_entry"; then
+  echo "kiln setup: registering qemu-aarch64 with binfmt_misc (fix-binary)" >&2
+  # Debian's qemu-user-static registers with F; a stale entry without it is replaced.
+  if [[ -f $qemu_entry ]] && ! grep -q '^flags: .*F' "$qemu_entry"; then echo -1 >"$qemu_entry"; fi
+  update-binfmts --enable qemu-aarch64 >&2 || update-binfmts --import qemu-aarch64 >&2
+  grep -q '^flags: .*F' "$qemu_entry" || { echo "kiln setup: qemu-aarch64 is not registered with the F flag" >&2; exit 1; }
+fi
+
+# An arm64 busybox for the multi-platform tests and examples, from Debian.
+arm64_busybox=/var/cache/kiln/busybox-arm64/bin/busybox
+if [[ ! -x $arm64_busybox ]]; then
+  echo "kiln setup: fetching busybox-static:arm64" >&2
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    apt-get update -qq >/dev/null
+  fi
+  dl=$(mktemp -d)
+  (cd "$dl" && { apt-get download -qq busybox-static:arm64 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get download -qq busybox-static:arm64 >/dev/null; }; })
+  mkdir -p /var/cache/kiln/busybox-arm64.tmp
+  dpkg-deb -x "$dl"/busybox-static_*_arm64.deb /var/cache/kiln/busybox-arm64.tmp
+  rm -rf "$dl" /var/cache/kiln/busybox-arm64
+  mv /var/cache/kiln/busybox-arm64.tmp /var/cache/kiln/busybox-arm64
+  [[ -x $arm64_busybox ]] || { echo "kiln setup: $arm64_busybox missing after extracting busybox-static:arm64" >&2; exit 1; }
 fi
