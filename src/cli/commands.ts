@@ -3,6 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { build, type BuildResult } from "../build/build.js";
+import type { BuildOptions } from "../build/options.js";
 import { importRootfs } from "../import/rootfs-tarball.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
 import type { Store } from "../store/store.js";
@@ -14,6 +15,8 @@ import { formatLayerReport, layerReport } from "./layer-report.js";
 import { rawJsonProgress, ttyProgress } from "./progress-tty.js";
 import { parseCacheFrom, parseCacheTo } from "./parse-cache-flag.js";
 import { parseOutput } from "./parse-output.js";
+import { asBuildResult, buildPlatforms, parsePlatformList } from "../build/build-platforms.js";
+import { isIndexMediaType } from "../oci/media-types.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
 
 export interface Io {
@@ -92,9 +95,10 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       : mode === "rawjson"
         ? rawJsonProgress(io.err)
         : { onEvent: progressPrinter(mode, io.err), close: () => {} };
+  const platforms = parsePlatformList(values.platform ? [values.platform] : []);
   let result;
   try {
-    result = await build({
+    const common: Omit<BuildOptions, "platform"> = {
       store,
       contextDir: positionals[0]!,
       ...(values.file ? { dockerfile: values.file } : {}),
@@ -103,7 +107,6 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       network,
       runtime,
       ...(io.env.PATH !== undefined ? { runtimeSearchPath: io.env.PATH } : {}),
-      ...(values.platform ? { platform: parsePlatform(values.platform) } : {}),
       ...(values.target ? { target: values.target } : {}),
       outputs: outputSpecs.filter((o) => !/(^|,)type=registry(,|$)/.test(o)).map(parseOutput),
       ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
@@ -117,7 +120,8 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       ...(values["cache-from"] ? { cacheFrom: values["cache-from"].map(parseCacheFrom) } : {}),
       pull: values.pull ?? false,
       registry,
-    });
+    };
+    result = platforms.length > 1 ? asBuildResult(await buildPlatforms({ ...common, platforms })) : await build({ ...common, ...(platforms[0] ? { platform: platforms[0] } : {}) });
   } finally {
     display.close();
   }
@@ -164,7 +168,7 @@ async function buildMetadata(store: Store, result: BuildResult): Promise<Record<
   return {
     ...(m
       ? {
-          "containerimage.config.digest": (await store.readJson<{ config: { digest: string } }>(m.digest)).config.digest,
+          ...(isIndexMediaType(m.mediaType) ? {} : { "containerimage.config.digest": (await store.readJson<{ config: { digest: string } }>(m.digest)).config.digest }),
           "containerimage.descriptor": { mediaType: m.mediaType, digest: m.digest, size: m.size, ...(m.platform ? { platform: m.platform } : {}) },
           "containerimage.digest": m.digest,
         }

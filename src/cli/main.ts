@@ -24,6 +24,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   save: async () => (await import("./image-commands.js")).saveCommand,
   load: async () => (await import("./image-commands.js")).loadCommand,
   cache: async () => (await import("./cache-commands.js")).cacheCommand,
+  index: async () => (await import("./index-commands.js")).indexCommand,
   push: async () => (await import("./registry-commands.js")).pushCommand,
   pull: async () => (await import("./registry-commands.js")).pullCommand,
   login: async () => (await import("./registry-commands.js")).loginCommand,

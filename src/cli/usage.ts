@@ -7,7 +7,7 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
   -f, --file PATH             Dockerfile (default: CONTEXT/Dockerfile)
       --build-arg KEY=VALUE   Set a build-time variable (repeatable; KEY alone takes it from the environment)
       --target STAGE          Build this stage
-      --platform OS/ARCH      Target platform (default: this machine's)
+      --platform LIST         Target platform(s), e.g. linux/amd64,linux/arm64: one image index (default: this machine's)
       --network none|host     RUN network (default: none)
       --runtime runc|crun     OCI runtime for RUN (default: runc)
   -o, --output SPEC           type=oci,dest=F[,tar=false] | type=docker,dest=F | type=local,dest=DIR (repeatable)
@@ -139,6 +139,10 @@ Examples:
   },
   login: { usage: "kiln login -u USER (--password-stdin | -p PASSWORD) HOST", summary: "Log in to a registry (saved in $DOCKER_CONFIG/config.json like docker)" },
   logout: { usage: "kiln logout HOST", summary: "Remove saved credentials for a registry" },
+  index: {
+    usage: "kiln index create [-t REPO:TAG]... [--dry-run] SOURCE... | kiln index inspect [--raw] NAME",
+    summary: "Merge single-platform images into one multi-platform image index, or show one",
+  },
   cache: {
     usage: "kiln cache ls | kiln cache prune [--all] [--keep-storage SIZE] [--filter until=DURATION]",
     summary: "List or prune the build cache (unreferenced snapshots and blobs are collected too)",

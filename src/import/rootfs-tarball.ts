@@ -2,10 +2,12 @@
 // one-layer image, the way base images enter the store without a registry.
 // The tar is unpacked into a snapshot first and the layer made from that
 // snapshot, so the layer is normalised (sorted, no duplicate entries) and the
-// snapshot is exactly what the layer says.
+// snapshot is exactly what the layer says. Importing another platform under
+// a name that has one makes the name an OCI image index of both.
 import { createReadStream } from "node:fs";
 import path from "node:path";
 import { ensureLayerBlob } from "../build/layer-blobs.js";
+import { tagMerged } from "../export/image-index.js";
 import { layerTarDigest } from "../layer/digest-stream.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
@@ -57,6 +59,8 @@ export async function importRootfs(opts: ImportOptions): Promise<Descriptor> {
     history: [{ created, created_by: `kiln import ${path.basename(opts.file)}`, comment: "Imported from rootfs tarball" }],
   };
   const manifest = await opts.store.putImage(config, [layer]);
-  await opts.store.tag(ref, manifest);
+  // A second platform under the same name makes (or extends) an image index;
+  // the same platform replaces its entry.
+  await tagMerged(opts.store, ref, manifest);
   return manifest;
 }

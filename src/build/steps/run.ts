@@ -6,6 +6,7 @@ import type { ExtraMount, NetworkMode } from "../../exec/runtime-spec.js";
 import type { SourceLocation } from "../../util/errors.js";
 import type { RunInstruction } from "../../dockerfile/types.js";
 import { runContainer } from "../../exec/run-container.js";
+import { ensureEmulation } from "../../exec/emulation.js";
 import { resolveUser } from "../../exec/user.js";
 import { ensureDir } from "../../fsutil/copy-into-root.js";
 import { DEFAULT_PATH, envLookup } from "../../oci/config.js";
@@ -33,6 +34,10 @@ export async function applyRun(ctx: StepContext, state: ImageState, instr: RunIn
       },
     });
   const layer = await runLayerStep(ctx.layerEnv, state.layers, async (rootfs) => {
+    // A foreign platform runs under qemu-user: say so clearly when it cannot.
+    await ensureEmulation(state.platform).catch((e: unknown) => {
+      throw e instanceof KilnError ? new KilnError(e.code, e.message, { location: loc, ...(e.hint ? { hint: e.hint } : {}) }) : e;
+    });
     const user = await resolveUser(rootfs, state.config.User);
     await ensureDir(rootfs, cwd, { uid: 0, gid: 0 });
     const prepared = await prepareMounts(ctx, specs, loc);

@@ -1,0 +1,101 @@
+// ensureEmulation: native platforms need nothing; a foreign one needs qemu in
+// binfmt_misc with the fix-binary flag; otherwise the error names the
+// platform and the fix. And a build for such a platform stops at its first
+// RUN with that error.
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildPlatforms } from "../../src/build/build-platforms.js";
+import { BINFMT_DIR, emulationStatus, ensureEmulation, isNative } from "../../src/exec/emulation.js";
+import { parsePlatform } from "../../src/oci/platform.js";
+import { Store } from "../../src/store/store.js";
+import { kiln } from "../helpers/kiln.js";
+import { AMD64, ARM64, busyboxTarballs, requireArm64Emulation } from "./prerequisites.js";
+
+/** A platform this machine has no emulator for (s390x unless someone registered it). */
+function unregistered(): { platform: string; qemu: string } {
+  for (const [platform, qemu] of [["linux/s390x", "s390x"], ["linux/riscv64", "riscv64"], ["linux/ppc64le", "ppc64le"], ["linux/mips64le", "mips64el"]] as const) {
+    if (!existsSync(`${BINFMT_DIR}/qemu-${qemu}`)) return { platform, qemu };
+  }
+  throw new Error("every candidate platform has a qemu emulator registered; unregister one (update-binfmts --disable qemu-s390x) to test the missing-emulator error");
+}
+
+describe("emulation checks", () => {
+  let fake: string;
+  beforeAll(async () => {
+    await requireArm64Emulation();
+    fake = await mkdtemp(path.join(tmpdir(), "kiln-binfmt-"));
+  });
+  afterAll(async () => {
+    await rm(fake, { recursive: true, force: true });
+  });
+
+  it("host-native platforms need no emulator", async () => {
+    expect(isNative(AMD64, AMD64)).toBe(true);
+    expect(isNative(parsePlatform("linux/386"), AMD64)).toBe(true);
+    expect(isNative(ARM64, AMD64)).toBe(false);
+    await expect(ensureEmulation(AMD64, { host: AMD64, binfmtDir: "/nonexistent" })).resolves.toBeUndefined();
+  });
+
+  it("linux/arm64 is usable here: qemu-aarch64 registered with the F flag", async () => {
+    expect(await emulationStatus(ARM64, { host: AMD64 })).toMatchObject({ ok: true, native: false, entry: `${BINFMT_DIR}/qemu-aarch64` });
+  });
+
+  it("a platform with no registered emulator fails with its name and the fix", async () => {
+    const { platform, qemu } = unregistered();
+    const err = await ensureEmulation(parsePlatform(platform), { host: AMD64 }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string; hint: string },
+    );
+    expect(err?.code).toBe("EMULATOR_MISSING");
+    expect(err?.message).toContain(platform);
+    expect(err?.message).toContain(`qemu-${qemu}`);
+    expect(err?.hint).toContain("apt-get install qemu-user-static binfmt-support");
+    expect(err?.hint).toContain(`update-binfmts --enable qemu-${qemu}`);
+    expect(err?.hint).toContain("mount -t binfmt_misc");
+  });
+
+  it("says when binfmt_misc is not mounted, and when the handler lacks the fix-binary flag", async () => {
+    await expect(ensureEmulation(ARM64, { host: AMD64, binfmtDir: path.join(fake, "absent") })).rejects.toThrow(/binfmt_misc is not mounted/);
+    await writeFile(path.join(fake, "status"), "enabled\n");
+    await writeFile(path.join(fake, "qemu-aarch64"), "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: P\noffset 0\n");
+    await expect(ensureEmulation(ARM64, { host: AMD64, binfmtDir: fake })).rejects.toThrow(/linux\/arm64.*fix-binary \(F\) flag/);
+    await writeFile(path.join(fake, "qemu-aarch64"), "disabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: F\n");
+    await expect(ensureEmulation(ARM64, { host: AMD64, binfmtDir: fake })).rejects.toThrow(/disabled/);
+    await writeFile(path.join(fake, "qemu-aarch64"), "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: PF\n");
+    await expect(ensureEmulation(ARM64, { host: AMD64, binfmtDir: fake })).resolves.toBeUndefined();
+  });
+});
+
+describe("a build for a platform without an emulator", () => {
+  let root: string;
+  let work: string;
+  let bb: Awaited<ReturnType<typeof busyboxTarballs>>;
+  beforeAll(async () => {
+    await requireArm64Emulation();
+    bb = await busyboxTarballs();
+    root = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
+    work = await mkdtemp(path.join(tmpdir(), "kiln-emu-"));
+    await mkdir(work, { recursive: true });
+    await writeFile(path.join(work, "Dockerfile"), "FROM busybox:latest\nRUN echo ran > /ran\n");
+  });
+  afterAll(async () => {
+    for (const d of [root, work, bb?.dir]) if (d) await rm(d, { recursive: true, force: true });
+  });
+
+  it("stops at its first RUN with the clear error (checked before running, even if the binary would run)", async () => {
+    const { platform, qemu } = unregistered();
+    // The host's busybox labelled as the foreign platform: without the check
+    // the RUN would just run natively, so only the check can stop it.
+    const r = await kiln(["--root", root, "import", "--platform", platform, bb.amd64, "busybox:latest"]);
+    expect(r.code).toBe(0);
+    const store = await Store.open(root);
+    await expect(buildPlatforms({ store, contextDir: work, platforms: [parsePlatform(platform)], tags: ["emu:1"] })).rejects.toMatchObject({
+      code: "EMULATOR_MISSING",
+      message: expect.stringContaining(platform),
+      hint: expect.stringContaining(`update-binfmts --enable qemu-${qemu}`),
+    });
+  });
+});
