@@ -2,12 +2,12 @@
 // outputs). Runs only the stages the target needs, each as soon as the
 // stages it reads from are done, so independent stages run at the same
 // time; the first failure stops the others. Progress goes out as events.
-import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { StepRecords } from "../cache/records.js";
 import { StatMemo } from "../cache/stat-memo.js";
 import { loadDockerignore } from "../context/dockerignore.js";
+import { readDockerfile } from "../context/read-dockerfile.js";
 import { expandWord } from "../dockerfile/expand.js";
 import { lintForBuild } from "../dockerfile/checks.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
@@ -51,14 +51,7 @@ export interface BuildResult {
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const contextDir = path.resolve(opts.contextDir);
-  const dockerfilePath = path.resolve(opts.dockerfile ?? path.join(contextDir, "Dockerfile"));
-  const displayName = path.relative(process.cwd(), dockerfilePath) || "Dockerfile";
-  let text: string;
-  try {
-    text = await readFile(dockerfilePath, "utf8");
-  } catch {
-    throw new KilnError("NO_DOCKERFILE", `cannot read Dockerfile ${displayName}`, { hint: "pass -f PATH, or put a Dockerfile in the context directory" });
-  }
+  const { path: dockerfilePath, displayName, text } = await readDockerfile(contextDir, opts.dockerfile);
   const df = parseDockerfile(text, displayName);
   // BuildKit's checks run on every build: warnings go to the progress
   // output, and `# check=error=true` makes them fatal before any step runs.

@@ -1,11 +1,9 @@
 // `kiln build --check`: lint the Dockerfile without building. Prints each
 // warning BuildKit-style and fails only when the file asks for it
 // (`# check=error=true`), as `docker build --check` does.
-import { readFile } from "node:fs/promises";
-import path from "node:path";
+import { readDockerfile } from "../context/read-dockerfile.js";
 import { checkDockerfile, formatWarning, parseCheckDirective } from "../dockerfile/checks.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
-import { KilnError } from "../util/errors.js";
 
 export interface CheckRun {
   readonly contextDir: string;
@@ -15,14 +13,7 @@ export interface CheckRun {
 
 /** Returns the exit code: 0, or 1 when error=true and there were warnings. */
 export async function checkDockerfileCommand(run: CheckRun): Promise<number> {
-  const file = path.resolve(run.dockerfile ?? path.join(run.contextDir, "Dockerfile"));
-  const display = path.relative(process.cwd(), file) || "Dockerfile";
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new KilnError("NO_DOCKERFILE", `cannot read Dockerfile ${display}`, { hint: "pass -f PATH, or put a Dockerfile in the context directory" });
-  }
+  const { displayName: display, text } = await readDockerfile(run.contextDir, run.dockerfile);
   const df = parseDockerfile(text, display, { allowDuplicateStageNames: true });
   const warnings = checkDockerfile(df, text);
   for (const w of warnings) run.err(`${formatWarning(w)}\n`);

@@ -32,34 +32,42 @@ export interface OciLayoutOptions {
   readonly mtime?: number;
 }
 
-export async function ociLayoutEntries(opts: Omit<OciLayoutOptions, "dest" | "tar" | "mtime">): Promise<TreeEntry[]> {
-  const { store, image } = opts;
+/**
+ * oci-layout and index.json naming one top descriptor: ref.name is the tag
+ * (as buildx writes it) and io.containerd.image.name the full name.
+ */
+function layoutHead(top: Descriptor, naming: { readonly name?: string; readonly refName?: string }): TreeEntry[] {
   const annotations: Record<string, string> = {};
-  if (opts.name) {
-    const full = normalizeTagName(opts.name);
+  if (naming.name) {
+    const full = normalizeTagName(naming.name);
     annotations[Annotation.containerdImageName] = full;
     annotations[Annotation.refName] = full.slice(full.lastIndexOf(":") + 1);
   }
-  if (opts.refName) annotations[Annotation.refName] = opts.refName;
-  const md = image.manifestDescriptor;
+  if (naming.refName) annotations[Annotation.refName] = naming.refName;
   const entry: Descriptor = {
-    mediaType: md.mediaType,
-    digest: md.digest,
-    size: md.size,
-    ...(md.platform ? { platform: md.platform } : {}),
+    mediaType: top.mediaType,
+    digest: top.digest,
+    size: top.size,
+    ...(top.platform && !isIndexMediaType(top.mediaType) ? { platform: top.platform } : {}),
     ...(Object.keys(annotations).length ? { annotations } : {}),
   };
   return [
     { path: "oci-layout", kind: "bytes", data: canonicalJson({ imageLayoutVersion: "1.0.0" }) },
     { path: "index.json", kind: "bytes", data: canonicalJson(imageIndex([entry])) },
-    ...(await imageBlobEntries(store, image, opts.getLayerBlob)),
   ];
 }
 
-export async function exportOciLayout(opts: OciLayoutOptions): Promise<ExportResult> {
-  const entries = await ociLayoutEntries(opts);
+async function writeLayout(entries: readonly TreeEntry[], opts: { readonly dest: string; readonly tar: boolean; readonly mtime?: number }): Promise<void> {
   if (opts.tar) await writeTarFile(entries, opts.dest, opts.mtime !== undefined ? { mtime: opts.mtime } : {});
   else await writeDirectory(entries, opts.dest);
+}
+
+export async function ociLayoutEntries(opts: Omit<OciLayoutOptions, "dest" | "tar" | "mtime">): Promise<TreeEntry[]> {
+  return [...layoutHead(opts.image.manifestDescriptor, opts), ...(await imageBlobEntries(opts.store, opts.image, opts.getLayerBlob))];
+}
+
+export async function exportOciLayout(opts: OciLayoutOptions): Promise<ExportResult> {
+  await writeLayout(await ociLayoutEntries(opts), opts);
   return { dest: opts.dest, manifest: opts.image.manifestDescriptor };
 }
 
@@ -82,24 +90,7 @@ export interface OciIndexLayoutOptions {
  */
 export async function ociIndexLayoutEntries(opts: Omit<OciIndexLayoutOptions, "dest" | "tar" | "mtime">): Promise<TreeEntry[]> {
   const { store, index } = opts;
-  const annotations: Record<string, string> = {};
-  if (opts.name) {
-    const full = normalizeTagName(opts.name);
-    annotations[Annotation.containerdImageName] = full;
-    annotations[Annotation.refName] = full.slice(full.lastIndexOf(":") + 1);
-  }
-  if (opts.refName) annotations[Annotation.refName] = opts.refName;
-  const entry: Descriptor = {
-    mediaType: index.mediaType,
-    digest: index.digest,
-    size: index.size,
-    ...(index.platform && !isIndexMediaType(index.mediaType) ? { platform: index.platform } : {}),
-    ...(Object.keys(annotations).length ? { annotations } : {}),
-  };
-  const out: TreeEntry[] = [
-    { path: "oci-layout", kind: "bytes", data: canonicalJson({ imageLayoutVersion: "1.0.0" }) },
-    { path: "index.json", kind: "bytes", data: canonicalJson(imageIndex([entry])) },
-  ];
+  const out = layoutHead(index, opts);
   const layerFile = storeLayerBlob(store);
   for (const d of await closureOf(store, index)) {
     if (isIndexMediaType(d.mediaType) || isManifestMediaType(d.mediaType) || d.mediaType.endsWith("+json") || d.mediaType.endsWith(".json")) {
@@ -115,8 +106,6 @@ export async function ociIndexLayoutEntries(opts: Omit<OciIndexLayoutOptions, "d
 }
 
 export async function exportOciIndexLayout(opts: OciIndexLayoutOptions): Promise<ExportResult> {
-  const entries = await ociIndexLayoutEntries(opts);
-  if (opts.tar) await writeTarFile(entries, opts.dest, opts.mtime !== undefined ? { mtime: opts.mtime } : {});
-  else await writeDirectory(entries, opts.dest);
+  await writeLayout(await ociIndexLayoutEntries(opts), opts);
   return { dest: opts.dest, manifest: opts.index };
 }
