@@ -31,6 +31,7 @@ import { ensureBaseSnapshots } from "./base-snapshots.js";
 import { ignoreEvents } from "./events.js";
 import { emptyState, stateFromImage, toImageConfig, type ImageState, type LayerRecord } from "./image-state.js";
 import { ensureLayerBlob } from "./layer-blobs.js";
+import { proxyEnv } from "./proxy-args.js";
 import type { BuildOptions } from "./options.js";
 import { writeOutputs } from "./outputs.js";
 import { stageWithOnbuildTriggers } from "./steps/onbuild.js";
@@ -108,6 +109,7 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     buildArgs,
     metaArgs,
     usedArgs,
+    proxyEnv: proxyEnv(buildArgs, usedArgs),
     nextStepId: () => ++stepCounter,
     totalSteps: nodes.reduce((n, s) => n + s.stage.instructions.length + 1, 0),
     claim: (parent, diffId) =>

@@ -51,6 +51,8 @@ export interface StageEnv {
   readonly metaArgs: ReadonlyMap<string, string | undefined>;
   /** Build args some ARG consumed (for the "not consumed" warning). */
   readonly usedArgs: Set<string>;
+  /** Undeclared proxy build args, for RUN's environment only. */
+  readonly proxyEnv: readonly string[];
   /** Numbers steps across the whole build, for progress output. */
   readonly nextStepId: () => number;
   /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
@@ -183,6 +185,7 @@ function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyM
     created,
     emit: env.emit,
     args,
+    proxyEnv: env.proxyEnv,
     ...(env.signal ? { signal: env.signal } : {}),
     ...(env.secrets ? { secrets: env.secrets } : {}),
   };

@@ -12,6 +12,8 @@ import type { ImageState, LayerRecord } from "./image-state.js";
 import type { LayerStepEnv } from "./layer-step.js";
 
 export interface StepContext {
+  /** HTTP_PROXY & co. from --build-arg: RUN's environment only (proxy-args.ts). */
+  readonly proxyEnv?: readonly string[];
   /** Layers of an earlier stage or an image in the store (COPY --from, RUN --mount=from). */
   readonly fromSource?: (name: string) => Promise<readonly LayerRecord[]>;
   readonly stepId: number;

@@ -9,7 +9,6 @@ import { copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import tar from "tar-stream";
 
 export type TreeEntry =
   | { readonly path: string; readonly kind: "bytes"; readonly data: Uint8Array | string }
@@ -45,6 +44,8 @@ function siblingTemp(dest: string): string {
 export async function writeTar(entries: readonly TreeEntry[], out: Writable, opts: TarOptions = {}): Promise<void> {
   const mtime = new Date((opts.mtime ?? 0) * 1000);
   const files = normalize(entries);
+  // Loaded when a tar is written, not at every kiln start.
+  const { default: tar } = await import("tar-stream");
   const pack = tar.pack();
   const done = pipeline(pack, out);
   const items: ({ kind: "dir"; path: string } | TreeEntry)[] = [

@@ -19,7 +19,7 @@ import path from "node:path";
 import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip, constants as zc } from "node:zlib";
-import { Gzip as FflateGzip } from "fflate";
+import type { Gzip as FflateGzip } from "fflate";
 import { digestHex, type Digest } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { KilnError } from "../util/errors.js";
@@ -112,12 +112,14 @@ async function compressInto(c: LayerCompression, tar: Readable, tarHash: DigestS
     case "zlib":
       return pipeline(tar, tarHash, createGzip({ level, chunkSize: 1 << 16, strategy: zc.Z_DEFAULT_STRATEGY }), blobHash, out);
     case "fflate":
-      return pipeline(tar, tarHash, fflateGzip(level), blobHash, out);
+      return pipeline(tar, tarHash, fflateGzip(level, (await import("fflate")).Gzip), blobHash, out);
   }
 }
 
 /** fflate's streaming gzip as a Transform; mtime 0 keeps the header deterministic. */
-function fflateGzip(level: number): Transform {
+// fflate is loaded only when asked for: it is not the default, and every
+// kiln start would pay for it.
+function fflateGzip(level: number, Gzip: typeof FflateGzip): Transform {
   let gz: FflateGzip;
   const t = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
@@ -137,7 +139,7 @@ function fflateGzip(level: number): Transform {
       }
     },
   });
-  gz = new FflateGzip({ level: level as 6, mtime: 0 }, (data) => {
+  gz = new Gzip({ level: level as 6, mtime: 0 }, (data) => {
     t.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
   return t;

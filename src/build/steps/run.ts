@@ -72,10 +72,11 @@ export async function applyRun(ctx: StepContext, state: ImageState, instr: RunIn
 }
 
 /** Image ENV, then the stage's ARGs that ENV does not shadow (not persisted). */
-export function runEnv(ctx: Pick<StepContext, "args">, state: ImageState): string[] {
+export function runEnv(ctx: Pick<StepContext, "args" | "proxyEnv">, state: ImageState): string[] {
   const env = [...(state.config.Env ?? [])];
   if (envLookup(env, "PATH") === undefined) env.unshift(`PATH=${DEFAULT_PATH}`);
   for (const [k, v] of ctx.args) if (v !== undefined && envLookup(env, k) === undefined) env.push(`${k}=${v}`);
+  for (const kv of ctx.proxyEnv ?? []) if (envLookup(env, kv.slice(0, kv.indexOf("="))) === undefined) env.push(kv);
   return env;
 }
 
