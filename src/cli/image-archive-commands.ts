@@ -1,0 +1,83 @@
+// `kiln save` and `kiln load`: docker and OCI archives.
+import { parseArgs } from "node:util";
+import { dockerArchiveEntries } from "../export/docker-archive.js";
+import { type TreeEntry, writeTarFile } from "../export/file-tree.js";
+import { ociLayoutEntries } from "../export/oci-layout.js";
+import { loadArchive } from "../import/load-archive.js";
+import type { Descriptor } from "../oci/descriptor.js";
+import type { ImageIndex } from "../oci/manifest.js";
+import { familiarReference, parseReference } from "../oci/reference.js";
+import { normalizeTagName } from "../store/refs.js";
+import type { ResolvedImage, Store } from "../store/store.js";
+import { KilnError } from "../util/errors.js";
+import type { Io } from "./commands.js";
+import { refNamed, requireImage } from "./image-remove-commands.js";
+
+export async function saveCommand(store: Store, argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { output: { type: "string", short: "o" }, format: { type: "string" } },
+  });
+  if (positionals.length === 0) throw new KilnError("USAGE", "kiln save needs at least one IMAGE", { hint: "e.g. kiln save -o app.tar myapp:1" });
+  if (!values.output) throw new KilnError("USAGE", "kiln save needs -o FILE", { hint: "e.g. kiln save -o app.tar myapp:1" });
+  const format = values.format ?? "docker";
+  if (format !== "docker" && format !== "oci") throw new KilnError("USAGE", `--format must be docker or oci, not "${format}"`);
+  // Group the names by image, so one image saved under two names is stored once.
+  const groups = new Map<string, { image: ResolvedImage; names: string[] }>();
+  for (const arg of positionals) {
+    const image = await requireImage(store, arg);
+    const g = groups.get(image.manifestDescriptor.digest) ?? { image, names: [] };
+    if (await refNamed(store, arg)) g.names.push(normalizeTagName(arg));
+    groups.set(image.manifestDescriptor.digest, g);
+  }
+  const files = new Map<string, TreeEntry>();
+  const manifestJson: unknown[] = [];
+  const repositories: Record<string, Record<string, string>> = {};
+  const indexEntries: Descriptor[] = [];
+  for (const { image, names } of groups.values()) {
+    const entries =
+      format === "docker"
+        ? await dockerArchiveEntries({ store, image, repoTags: names })
+        : names.length
+          ? (await Promise.all(names.map((name) => ociLayoutEntries({ store, image, name })))).flat()
+          : await ociLayoutEntries({ store, image });
+    for (const e of entries) {
+      if (e.kind !== "bytes" || !["manifest.json", "repositories", "index.json"].includes(e.path)) {
+        files.set(e.path, e);
+        continue;
+      }
+      const doc = JSON.parse(Buffer.from(e.data).toString("utf8")) as unknown;
+      if (e.path === "manifest.json") manifestJson.push(...(doc as unknown[]));
+      else if (e.path === "repositories") for (const [repo, tags] of Object.entries(doc as typeof repositories)) Object.assign((repositories[repo] ??= {}), tags);
+      else for (const m of (doc as ImageIndex).manifests) if (!indexEntries.some((x) => JSON.stringify(x) === JSON.stringify(m))) indexEntries.push(m);
+    }
+  }
+  files.set("index.json", { path: "index.json", kind: "bytes", data: JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: indexEntries }) });
+  if (format === "docker") {
+    files.set("manifest.json", { path: "manifest.json", kind: "bytes", data: JSON.stringify(manifestJson) });
+    files.set("repositories", { path: "repositories", kind: "bytes", data: JSON.stringify(repositories) });
+  }
+  await writeTarFile([...files.values()], values.output);
+  void io;
+  return 0;
+}
+
+export async function loadCommand(store: Store, argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { input: { type: "string", short: "i" }, quiet: { type: "boolean", short: "q" } } });
+  const input = values.input ?? process.stdin;
+  if (!values.input && process.stdin.isTTY) {
+    throw new KilnError("USAGE", "kiln load reads an archive from -i FILE or from stdin, and stdin is a terminal", { hint: "kiln load -i app.tar" });
+  }
+  const r = await loadArchive({ store, input });
+  for (const img of r.images) {
+    if (img.names.length === 0) io.out(`Loaded image ID: ${img.manifest.digest}\n`);
+    for (const n of img.names) if (!values.quiet) io.out(`Loaded image: ${familiarReference(parseReference(n))}\n`);
+  }
+  if (r.images.some((i) => i.names.length === 0)) {
+    io.err("warning: the archive names no tag for some images; kiln keeps only named images, so tag them now (kiln tag ID NAME) or they go at the next prune\n");
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- `kiln image …`

@@ -1,0 +1,140 @@
+// Image rows as `kiln images` and friends list them: sizes, filters, --format.
+import type { Descriptor } from "../oci/descriptor.js";
+import { type Digest } from "../oci/digest.js";
+import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
+import { isIndexMediaType } from "../oci/media-types.js";
+import { familiarReference, parseReference } from "../oci/reference.js";
+import { type ImageRef } from "../store/refs.js";
+import type { ResolvedImage, Store } from "../store/store.js";
+import { KilnError } from "../util/errors.js";
+import { parseDuration, table } from "./format.js";
+import { parseTemplate } from "./go-template.js";
+
+export interface ImageRow {
+  readonly ref: ImageRef;
+  readonly repository: string;
+  readonly tag: string;
+  /** The digest the name points at (an index for multi-platform images). */
+  readonly digest: Digest;
+  readonly image?: ResolvedImage;
+  readonly size: number;
+  readonly created?: string;
+}
+
+export async function imageRows(store: Store): Promise<ImageRow[]> {
+  const rows: ImageRow[] = [];
+  for (const ref of await store.listImages()) {
+    const r = parseReference(ref.name);
+    const image = await store.resolveImage(ref.name).catch(() => undefined);
+    const size = image ? await imageSize(store, ref.descriptor) : 0;
+    rows.push({
+      ref,
+      repository: familiarReference({ registry: r.registry, repository: r.repository }),
+      tag: r.tag ?? "<none>",
+      digest: ref.descriptor.digest,
+      ...(image ? { image } : {}),
+      size,
+      ...(image?.config.created ? { created: image.config.created } : {}),
+    });
+  }
+  return rows;
+}
+
+/** Bytes of every blob an image (or index) holds, each counted once. */
+export async function imageSize(store: Store, desc: Descriptor): Promise<number> {
+  const seen = new Map<string, number>();
+  await walkBlobs(store, desc, seen);
+  return [...seen.values()].reduce((n, s) => n + s, 0);
+}
+
+export async function walkBlobs(store: Store, d: Descriptor, seen: Map<string, number>): Promise<void> {
+  if (seen.has(d.digest)) return;
+  seen.set(d.digest, d.size);
+  if (!(await store.hasBlob(d.digest))) return;
+  if (isIndexMediaType(d.mediaType)) {
+    for (const m of (await store.readJson<ImageIndex>(d.digest)).manifests) await walkBlobs(store, m, seen);
+    return;
+  }
+  const m = await store.readJson<ImageManifest>(d.digest).catch(() => undefined);
+  if (!m?.config) return;
+  for (const b of [m.config, ...m.layers]) seen.set(b.digest, b.size);
+}
+
+export function shortId(d: string, noTrunc: boolean): string {
+  return noTrunc ? d : d.slice(7, 19);
+}
+
+/** docker's filter glob (Go path.Match): `*` and `?` never cross a `/`. */
+export function globRegex(pattern: string): RegExp {
+  const re = pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
+  return new RegExp(`^${re}$`);
+}
+
+export async function filterRows(store: Store, rows: ImageRow[], filters: readonly string[]): Promise<ImageRow[]> {
+  let out = rows;
+  for (const f of filters) {
+    const eq = f.indexOf("=");
+    const key = eq < 0 ? f : f.slice(0, eq);
+    const value = eq < 0 ? "" : f.slice(eq + 1);
+    switch (key) {
+      case "reference": {
+        const re = globRegex(value);
+        out = out.filter((r) => re.test(r.repository) || re.test(`${r.repository}:${r.tag}`));
+        break;
+      }
+      case "dangling":
+        // Untagged images are never listed: kiln keeps an image only while a name reaches it.
+        if (value !== "true" && value !== "false") throw new KilnError("USAGE", `dangling filter must be true or false, not "${value}"`);
+        if (value === "true") out = [];
+        break;
+      case "label": {
+        const le = value.indexOf("=");
+        const lk = le < 0 ? value : value.slice(0, le);
+        out = out.filter((r) => {
+          const labels = r.image?.config.config?.Labels ?? {};
+          return lk in labels && (le < 0 || labels[lk] === value.slice(le + 1));
+        });
+        break;
+      }
+      case "before":
+      case "since": {
+        const pivot = await store.resolveImage(value);
+        if (!pivot) throw new KilnError("IMAGE_NOT_FOUND", `no such image: ${value}`, { hint: "kiln images lists the images in the store" });
+        const t = Date.parse(pivot.config.created ?? "");
+        out = out.filter((r) => {
+          const c = Date.parse(r.created ?? "");
+          return key === "before" ? c < t : c > t;
+        });
+        break;
+      }
+      case "until": {
+        const cutoff = untilCutoff(value);
+        out = out.filter((r) => Date.parse(r.created ?? "") < cutoff);
+        break;
+      }
+      default:
+        throw new KilnError("USAGE", `unsupported filter "${f}"`, { hint: "use reference=, dangling=, label=, before=, since= or until=" });
+    }
+  }
+  return out;
+}
+
+/** until=24h (a duration before now) or an RFC 3339 time / unix seconds. */
+export function untilCutoff(value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const t = Date.parse(value);
+  if (!Number.isNaN(t)) return t;
+  return Date.now() - parseDuration(value);
+}
+
+/** Runs a --format TEMPLATE over items: "json" (one object per line), "table …" (aligned, with headers), or a plain template per line. */
+export function formatItems(format: string, items: readonly Record<string, unknown>[], headers: Record<string, string>): string {
+  if (format === "json") return items.map((i) => `${JSON.stringify(i)}\n`).join("");
+  const isTable = format.startsWith("table");
+  // docker users write a literal \t in shell quotes; it means a tab.
+  const body = (isTable ? format.slice(5).trim() : format).replace(/\\t/g, "\t").replace(/\\n/g, "\n");
+  const tpl = parseTemplate(body);
+  if (!isTable) return items.map((i) => `${tpl.execute(i)}\n`).join("");
+  const header = body.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, f: string) => headers[f] ?? f.toUpperCase()).split("\t");
+  return table([header, ...items.map((i) => tpl.execute(i).split("\t"))]);
+}
