@@ -6,6 +6,7 @@ import { build, type BuildResult } from "../build/build.js";
 import type { BuildOptions } from "../build/options.js";
 import { importRootfs } from "../import/rootfs-tarball.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
+import { formatReference, parseReference } from "../oci/reference.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { parseSecretFlag } from "../exec/secret-source.js";
@@ -85,8 +86,8 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   };
   // --output type=registry,name=R is a tag that is also pushed (as buildx).
   const outputSpecs = values.output ?? [];
-  const registryOutputs = outputSpecs.filter((o) => /(^|,)type=registry(,|$)/.test(o)).map(registryOutputName);
-  const pushTo = [...(values.push ? (values.tag ?? []) : []), ...registryOutputs];
+  const registryOutputs = outputSpecs.filter((o) => /(^|,)type=registry(,|$)/.test(o)).map(parseRegistryOutput);
+  const pushTo = [...(values.push ? (values.tag ?? []).map((name) => ({ name, byDigest: false })) : []), ...registryOutputs];
   if (values.push && (values.tag ?? []).length === 0) throw new KilnError("USAGE", "--push needs at least one -t NAME to push to");
   const mode = progressMode(values.progress ?? "auto", io.isTty, values.quiet ?? false);
   const display =
@@ -102,7 +103,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       store,
       contextDir: positionals[0]!,
       ...(values.file ? { dockerfile: values.file } : {}),
-      tags: [...(values.tag ?? []), ...registryOutputs],
+      tags: [...(values.tag ?? []), ...registryOutputs.map((o) => o.name)],
       buildArgs,
       network,
       runtime,
@@ -135,9 +136,13 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   }
   if (pushTo.length > 0 && result.manifest) {
     const { pushImage } = await import("../registry/push.js");
-    for (const ref of pushTo) {
-      const r = await pushImage({ store, image: ref, ref, ...registry, ...(io.signal ? { signal: io.signal } : {}) });
+    for (const out of pushTo) {
+      // push-by-digest: no tag in the registry; the digest printed is what a
+      // later `kiln index create` merges (one CI runner per platform).
+      const ref = out.byDigest ? `${formatReference({ ...parseReference(out.name), tag: undefined, digest: result.manifest.digest })}` : out.name;
+      const r = await pushImage({ store, image: out.name, ref, ...registry, ...(io.signal ? { signal: io.signal } : {}) });
       io.err(`pushed ${r.reference}@${r.digest}\n`);
+      if (out.byDigest) io.out(`${r.reference}@${r.digest}\n`);
     }
   }
   if (!values.quiet) io.err(`${result.executed} steps run, ${result.cached} cached\n`);
@@ -149,10 +154,10 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   return 0;
 }
 
-function registryOutputName(spec: string): string {
+function parseRegistryOutput(spec: string): { name: string; byDigest: boolean } {
   const name = /(?:^|,)name=([^,]+)/.exec(spec)?.[1];
   if (!name) throw new KilnError("USAGE", `--output ${spec}: name= is required for type=registry`, { hint: "e.g. --output type=registry,name=127.0.0.1:5000/app:1" });
-  return name;
+  return { name, byDigest: /(?:^|,)push-by-digest=true(,|$)/.test(spec) };
 }
 
 function progressMode(value: string, isTty: boolean, quiet: boolean): ProgressMode | "rawjson" {

@@ -41,4 +41,35 @@ describe("--platform a,b --push", () => {
     const arm = JSON.parse(execFileSync("skopeo", ["inspect", "--override-arch", "arm64", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }));
     expect(arm.Architecture).toBe("arm64");
   });
+
+  it("per-platform push-by-digest, then kiln index create merges them: the same index as the one-shot build", async () => {
+    const repo = `${registry.host}/team/split`;
+    const digests: string[] = [];
+    for (const plat of ["linux/amd64", "linux/arm64"]) {
+      const r = await kiln(["--root", root, "build", "--progress", "plain", "--platform", plat, "--output", `type=registry,name=${repo}:tmp,push-by-digest=true`, path.join(REPO, "testdata/multiarch")]);
+      expect(r.stderr).not.toMatch(/^error/m);
+      expect(r.code).toBe(0);
+      const pushed = r.stdout.trim();
+      expect(pushed).toMatch(new RegExp(`^${repo.replace(/[.]/g, "\\.")}@sha256:[0-9a-f]{64}$`));
+      digests.push(pushed);
+    }
+    // Nothing was tagged in the registry: each manifest is there by digest only.
+    // (distribution answers 404 for a repository that has no tag at all).
+    const res = await fetch(`http://${registry.host}/v2/team/split/tags/list`);
+    const tags: string[] = res.ok ? (((await res.json()) as { tags?: string[] | null }).tags ?? []) : [];
+    expect([res.status, tags]).toEqual([res.ok ? 200 : 404, []]);
+    // A merge job: pull each digest into a fresh store, make the index, push it.
+    const merge = await mkdtemp(path.join(tmpdir(), "kiln-merge-"));
+    for (const d of digests) expect((await kiln(["--root", merge, "pull", d])).code).toBe(0);
+    const created = await kiln(["--root", merge, "index", "create", "-t", `${repo}:1`, ...digests]);
+    expect(created.code, created.stderr).toBe(0);
+    const pushed = await kiln(["--root", merge, "push", `${repo}:1`]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const raw = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${repo}:1`], { encoding: "utf8" }));
+    expect(raw.manifests.map((m: { digest: string }) => `${repo}@${m.digest}`).sort()).toEqual([...digests].sort());
+    // The one-shot multi-platform build of the same inputs made the same index.
+    const oneShot = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/team/multi:1`], { encoding: "utf8" }));
+    expect(raw.manifests.map((m: { digest: string }) => m.digest).sort()).toEqual(oneShot.manifests.map((m: { digest: string }) => m.digest).sort());
+    await rm(merge, { recursive: true, force: true });
+  });
 });
