@@ -29,8 +29,10 @@ import { KilnError } from "../util/errors.js";
 import { Semaphore } from "../util/semaphore.js";
 import { ensureBaseSnapshots } from "./base-snapshots.js";
 import { ignoreEvents } from "./events.js";
-import { emptyState, stateFromImage, toImageConfig, type ImageState, type LayerRecord } from "./image-state.js";
+import { emptyState, stateFromImage, toImageConfig, type ImageState } from "./image-state.js";
 import { ensureLayerBlob } from "./layer-blobs.js";
+import { imageFromOciLayout } from "../import/oci-layout-source.js";
+import type { FromSource } from "./source-view.js";
 import { proxyEnv } from "./proxy-args.js";
 import type { BuildOptions } from "./options.js";
 import { writeOutputs } from "./outputs.js";
@@ -168,15 +170,20 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     });
   }
 
-  /** COPY --from / RUN --mount=from: an earlier stage's layers, or an image's. */
-  async function sourceLayers(name: string, before: number): Promise<readonly LayerRecord[]> {
+  /** COPY --from / RUN --mount=from: an earlier stage, a named build context, or an image. */
+  async function sourceLayers(name: string, before: number): Promise<FromSource> {
     const dep = stageRef(df, name, before);
-    if (dep !== undefined) return (await runIndex(dep)).state.layers;
+    if (dep !== undefined) return { kind: "layers", layers: (await runIndex(dep)).state.layers };
+    const named = opts.buildContexts?.[name];
+    if (named?.kind === "dir") {
+      const dir = path.resolve(named.path);
+      return { kind: "dir", dir, ignore: await loadDockerignore(dir) };
+    }
     const fake = { ...df.stages[before]!, from: { ...df.stages[before]!.from, image: name, platform: undefined } } as Stage;
     return gcLocked(async () => {
       const b = await fromImage(store, snapshots, fake, name, platform, opts);
       await lease.add(b.state.layers.map((l) => l.chainId));
-      return b.state.layers;
+      return { kind: "layers", layers: b.state.layers };
     });
   }
 
@@ -280,7 +287,17 @@ function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: S
 async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, name: string, want: Platform, opts: BuildOptions): Promise<{ state: ImageState; digest: string }> {
   const loc = locationOf(stage.from.location);
   if (name === "scratch") return { state: emptyState(want), digest: "" };
-  let resolved = opts.pull ? undefined : await store.resolveImage(name, want);
+  const named = opts.buildContexts?.[name];
+  if (named?.kind === "dir") {
+    throw new KilnError("BAD_BUILD_CONTEXT", `FROM ${name}: the build context "${name}" is a directory, not an image`, { location: loc, hint: "use it with COPY --from or RUN --mount=from" });
+  }
+  if (named?.kind === "image") name = named.ref;
+  let resolved =
+    named?.kind === "oci-layout"
+      ? await imageFromOciLayout(store, named.path, named.tag, want)
+      : opts.pull
+        ? undefined
+        : await store.resolveImage(name, want);
   // Pull when the name says which registry (kiln never reaches Docker Hub
   // on its own: `kiln pull` it, or import a base).
   if (!resolved && (opts.pull || hasExplicitRegistry(name))) {

@@ -11,6 +11,11 @@ export type Output =
   | { readonly kind: "docker"; readonly dest: string }
   | { readonly kind: "local"; readonly dest: string };
 
+export type BuildContext =
+  | { readonly kind: "dir"; readonly path: string }
+  | { readonly kind: "image"; readonly ref: string }
+  | { readonly kind: "oci-layout"; readonly path: string; readonly tag?: string };
+
 export interface BuildOptions {
   readonly store: Store;
   readonly contextDir: string;
@@ -28,6 +33,8 @@ export interface BuildOptions {
   /** Clamp file times and image timestamps: same inputs, same digests. */
   readonly sourceDateEpoch?: number;
   readonly onEvent?: EventSink;
+  /** --build-context NAME=…: what FROM NAME, COPY --from=NAME and RUN --mount=from=NAME read. */
+  readonly buildContexts?: Readonly<Record<string, BuildContext>>;
   /** Import exported build caches before the build (--cache-from). */
   readonly cacheFrom?: readonly CacheTarget[];
   /** Export this build's cache records and layers after it (--cache-to). */

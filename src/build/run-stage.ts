@@ -18,7 +18,9 @@ import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
 import type { Semaphore } from "../util/semaphore.js";
 import type { EventSink } from "./events.js";
-import { withLayer, type ImageState, type LayerRecord } from "./image-state.js";
+import { digestSources } from "../cache/content-digest.js";
+import { withLayer, type ImageState } from "./image-state.js";
+import type { FromSource } from "./source-view.js";
 import { historyFor, locationOf, type StepContext } from "./step-context.js";
 import { applyCopy } from "./steps/copy.js";
 import { applyMetadata } from "./steps/metadata.js";
@@ -60,7 +62,7 @@ export interface StageEnv {
   /** Bounds how many steps run at once across parallel stages (--jobs). */
   readonly jobs: Semaphore;
   /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
-  readonly fromSource: (name: string, beforeStage: number) => Promise<readonly LayerRecord[]>;
+  readonly fromSource: (name: string, beforeStage: number) => Promise<FromSource>;
   readonly totalSteps: number;
   readonly secrets?: readonly SecretSource[];
 }
@@ -101,7 +103,12 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
           memo: env.memo,
           args,
           base: base.digest,
-          fromChain: async (name) => (await env.fromSource(name, stage.index)).at(-1)?.chainId ?? "",
+          fromChain: async (name) => {
+            const src = await env.fromSource(name, stage.index);
+            if (src.kind === "layers") return src.layers.at(-1)?.chainId ?? "";
+            // A directory context is keyed on its content, like the build context.
+            return (await digestSources([{ rel: "", host: src.dir, isDir: true }], src.ignore, env.memo)).digest;
+          },
           ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}),
         },
         state,

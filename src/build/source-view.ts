@@ -16,6 +16,15 @@ export interface SourceView {
   close(): Promise<void>;
 }
 
+/** What COPY --from / RUN --mount=from= names: a stage's or image's layers, or a directory (--build-context NAME=DIR). */
+export type FromSource =
+  | { readonly kind: "layers"; readonly layers: readonly LayerRecord[] }
+  | { readonly kind: "dir"; readonly dir: string; readonly ignore: IgnoreMatcher };
+
+export async function openFromSource(env: LayerStepEnv, src: FromSource): Promise<SourceView> {
+  return src.kind === "dir" ? contextView(src.dir, src.ignore) : layersView(env, src.layers);
+}
+
 export function contextView(dir: string, ignore: IgnoreMatcher): SourceView {
   return { dir, ignore, close: async () => {} };
 }

@@ -8,14 +8,15 @@ import type { NetworkMode } from "../exec/runtime-spec.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import { envLookup } from "../oci/config.js";
 import type { EventSink } from "./events.js";
-import type { ImageState, LayerRecord } from "./image-state.js";
+import type { ImageState } from "./image-state.js";
+import type { FromSource } from "./source-view.js";
 import type { LayerStepEnv } from "./layer-step.js";
 
 export interface StepContext {
   /** HTTP_PROXY & co. from --build-arg: RUN's environment only (proxy-args.ts). */
   readonly proxyEnv?: readonly string[];
   /** Layers of an earlier stage or an image in the store (COPY --from, RUN --mount=from). */
-  readonly fromSource?: (name: string) => Promise<readonly LayerRecord[]>;
+  readonly fromSource?: (name: string) => Promise<FromSource>;
   readonly stepId: number;
   readonly layerEnv: LayerStepEnv;
   readonly contextDir: string;

@@ -14,6 +14,7 @@ import { checkDockerfileCommand } from "./check-dockerfile.js";
 import { formatBytes } from "./format.js";
 import { formatLayerReport, layerReport } from "./layer-report.js";
 import { rawJsonProgress, ttyProgress } from "./progress-tty.js";
+import { parseBuildContexts } from "./parse-build-context.js";
 import { parseCacheFrom, parseCacheTo } from "./parse-cache-flag.js";
 import { parseOutput } from "./parse-output.js";
 import { asBuildResult, buildPlatforms, parsePlatformList } from "../build/build-platforms.js";
@@ -55,6 +56,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       iidfile: { type: "string" },
       "metadata-file": { type: "string" },
       "cache-to": { type: "string" },
+      "build-context": { type: "string", multiple: true },
       "cache-from": { type: "string", multiple: true },
       push: { type: "boolean" },
       pull: { type: "boolean" },
@@ -120,6 +122,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       ...(values["cache-to"] ? { cacheTo: parseCacheTo(values["cache-to"]) } : {}),
       ...(values["cache-from"] ? { cacheFrom: values["cache-from"].map(parseCacheFrom) } : {}),
       pull: values.pull ?? false,
+      ...(values["build-context"] ? { buildContexts: parseBuildContexts(values["build-context"]) } : {}),
       registry,
     };
     result = platforms.length > 1 ? asBuildResult(await buildPlatforms({ ...common, platforms })) : await build({ ...common, ...(platforms[0] ? { platform: platforms[0] } : {}) });

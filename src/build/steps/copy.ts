@@ -20,7 +20,7 @@ import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
 import { KilnError, type SourceLocation } from "../../util/errors.js";
 import { withLayer, type ImageState } from "../image-state.js";
 import { runLayerStep } from "../layer-step.js";
-import { contextView, layersView, type SourceView } from "../source-view.js";
+import { contextView, openFromSource, type SourceView } from "../source-view.js";
 import { historyFor, locationOf, varsOf, type StepContext } from "../step-context.js";
 
 /** One thing to copy: a context path, a heredoc body or a downloaded URL, already on the host. */
@@ -135,7 +135,7 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
 async function sourceOf(ctx: StepContext, instr: CopyInstruction | AddInstruction, loc: SourceLocation): Promise<SourceView> {
   if (instr.kind !== "copy" || instr.from === undefined) return contextView(ctx.contextDir, ctx.ignore);
   if (!ctx.fromSource) throw new KilnError("UNSUPPORTED", "COPY --from needs a multi-stage build context", { location: loc });
-  return layersView(ctx.layerEnv, await ctx.fromSource(instr.from));
+  return openFromSource(ctx.layerEnv, await ctx.fromSource(instr.from));
 }
 
 /**

@@ -13,7 +13,7 @@ import { copyIntoRoot } from "../../fsutil/copy-into-root.js";
 import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
 import { KilnError, type SourceLocation } from "../../util/errors.js";
 import type { StepContext } from "../step-context.js";
-import { contextView, layersView, type SourceView } from "../source-view.js";
+import { contextView, openFromSource, type SourceView } from "../source-view.js";
 
 export type MountSpec =
   | { readonly type: "bind"; readonly target: string; readonly source: string; readonly rw: boolean; readonly from?: string }
@@ -126,7 +126,7 @@ export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[
           let source = contextView(ctx.contextDir, ctx.ignore);
           if (m.from !== undefined) {
             if (!ctx.fromSource) throw new KilnError("UNSUPPORTED", "--mount=from= needs a multi-stage build context", { location: loc });
-            source = await layersView(ctx.layerEnv, await ctx.fromSource(m.from));
+            source = await openFromSource(ctx.layerEnv, await ctx.fromSource(m.from));
             views.push(source);
           }
           const rel = path.posix.normalize(m.source).replace(/^\/+/, "").replace(/\/+$/, "");

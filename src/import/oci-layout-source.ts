@@ -1,0 +1,46 @@
+// --build-context NAME=oci-layout://PATH[:TAG]: an image read from an OCI
+// layout directory. Its blobs are copied into the store (each verified
+// against its digest, nothing tagged), so the builder uses it like any
+// stored image.
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { ImageConfig } from "../oci/config.js";
+import { Annotation, type Descriptor } from "../oci/descriptor.js";
+import { digestHex } from "../oci/digest.js";
+import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
+import { isIndexMediaType } from "../oci/media-types.js";
+import { formatPlatform, platformMatches, type Platform } from "../oci/platform.js";
+import type { ResolvedImage, Store } from "../store/store.js";
+import { KilnError } from "../util/errors.js";
+
+export async function imageFromOciLayout(store: Store, dir: string, tag: string | undefined, want: Platform): Promise<ResolvedImage> {
+  let index: ImageIndex;
+  try {
+    index = JSON.parse(await readFile(path.join(dir, "index.json"), "utf8")) as ImageIndex;
+  } catch {
+    throw new KilnError("BAD_BUILD_CONTEXT", `oci-layout://${dir}: no index.json there`, { hint: "point at a directory written by --output type=oci,tar=false or skopeo copy ... oci:DIR" });
+  }
+  const named = tag === undefined ? index.manifests : index.manifests.filter((m) => m.annotations?.[Annotation.refName] === tag);
+  if (named.length !== 1) {
+    throw new KilnError("BAD_BUILD_CONTEXT", `oci-layout://${dir}${tag ? `:${tag}` : ""}: ${named.length === 0 ? "no image" : "several images"} ${tag ? `named ${tag}` : "in the layout"}`, {
+      hint: "name one with oci-layout://PATH:TAG (its org.opencontainers.image.ref.name)",
+    });
+  }
+  const copy = async (d: Descriptor) => {
+    if (!(await store.hasBlob(d.digest))) await store.ingestBlob(createReadStream(path.join(dir, "blobs", "sha256", digestHex(d.digest))), { digest: d.digest, size: d.size });
+  };
+  let top = named[0]!;
+  await copy(top);
+  if (isIndexMediaType(top.mediaType)) {
+    const child = (await store.readJson<ImageIndex>(top.digest)).manifests.find((m) => m.platform && platformMatches(want, m.platform));
+    if (!child) throw new KilnError("PLATFORM_NOT_FOUND", `oci-layout://${dir}: no image for ${formatPlatform(want)}`);
+    top = child;
+    await copy(top);
+  }
+  const manifest = await store.readJson<ImageManifest>(top.digest);
+  await copy(manifest.config);
+  for (const l of manifest.layers) await copy(l);
+  const config = await store.readJson<ImageConfig>(manifest.config.digest);
+  return { manifestDescriptor: top, manifest, config };
+}
