@@ -9,6 +9,7 @@
 import path from "node:path";
 import { exportOciIndexLayout } from "../export/oci-layout.js";
 import { indexEntry, putIndex } from "../export/image-index.js";
+import { toDockerMediaTypes } from "../export/docker-media-types.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from "../oci/platform.js";
 import { familiarReference, normalizeReference, parseReference } from "../oci/reference.js";
@@ -21,6 +22,8 @@ import type { BuildOptions, Output } from "./options.js";
 
 export interface MultiPlatformOptions extends Omit<BuildOptions, "platform"> {
   readonly platforms: readonly Platform[];
+  /** false: tag and export a Docker manifest list instead of an OCI index (buildx's oci-mediatypes=false). */
+  readonly ociMediaTypes?: boolean;
 }
 
 export interface PlatformBuild {
@@ -104,7 +107,8 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
     const index = await withStoreLock(
       opts.store.root,
       async () => {
-        const idx = await putIndex(opts.store, entries);
+        const oci = await putIndex(opts.store, entries);
+        const idx = opts.ociMediaTypes === false ? await toDockerMediaTypes(opts.store, oci) : oci;
         for (const t of tags) await opts.store.tag(t, idx);
         return idx;
       },

@@ -125,7 +125,15 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       ...(values["build-context"] ? { buildContexts: parseBuildContexts(values["build-context"]) } : {}),
       registry,
     };
-    result = platforms.length > 1 ? asBuildResult(await buildPlatforms({ ...common, platforms })) : await build({ ...common, ...(platforms[0] ? { platform: platforms[0] } : {}) });
+    // buildx's oci-mediatypes=false: a Docker manifest list instead of an OCI index.
+    const ociMediaTypes = !outputSpecs.some((o) => /(^|,)oci-mediatypes=false(,|$)/.test(o));
+    if (!ociMediaTypes && platforms.length < 2) {
+      throw new KilnError("USAGE", "oci-mediatypes=false makes a Docker manifest list, which needs --platform with two or more platforms");
+    }
+    result =
+      platforms.length > 1
+        ? asBuildResult(await buildPlatforms({ ...common, platforms, ociMediaTypes }))
+        : await build({ ...common, ...(platforms[0] ? { platform: platforms[0] } : {}) });
   } finally {
     display.close();
   }

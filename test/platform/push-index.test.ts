@@ -72,4 +72,20 @@ describe("--platform a,b --push", () => {
     expect(raw.manifests.map((m: { digest: string }) => m.digest).sort()).toEqual(oneShot.manifests.map((m: { digest: string }) => m.digest).sort());
     await rm(merge, { recursive: true, force: true });
   });
+
+  it("oci-mediatypes=false pushes a Docker manifest list of Docker v2 manifests", async () => {
+    const ref = `${registry.host}/team/dockerlist:1`;
+    const r = await kiln(["--root", root, "build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", "--output", `type=registry,name=${ref},oci-mediatypes=false`, path.join(REPO, "testdata/multiarch")]);
+    expect(r.stderr).not.toMatch(/^error/m);
+    expect(r.code).toBe(0);
+    const raw = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }));
+    expect(raw.mediaType).toBe("application/vnd.docker.distribution.manifest.list.v2+json");
+    expect(raw.manifests.map((m: { mediaType: string }) => m.mediaType)).toEqual(["application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.v2+json"]);
+    const armDigest = raw.manifests.find((m: { platform: { architecture: string } }) => m.platform.architecture === "arm64").digest;
+    const child = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/team/dockerlist@${armDigest}`], { encoding: "utf8" }));
+    expect(child.config.mediaType).toBe("application/vnd.docker.container.image.v1+json");
+    expect(new Set(child.layers.map((l: { mediaType: string }) => l.mediaType))).toEqual(new Set(["application/vnd.docker.image.rootfs.diff.tar.gzip"]));
+    const arm = JSON.parse(execFileSync("skopeo", ["inspect", "--override-arch", "arm64", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }));
+    expect(arm.Architecture).toBe("arm64");
+  });
 });
