@@ -57,6 +57,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       "metadata-file": { type: "string" },
       "cache-to": { type: "string" },
       "build-context": { type: "string", multiple: true },
+      jobs: { type: "string" },
       "cache-from": { type: "string", multiple: true },
       push: { type: "boolean" },
       pull: { type: "boolean" },
@@ -122,6 +123,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       ...(values["cache-to"] ? { cacheTo: parseCacheTo(values["cache-to"]) } : {}),
       ...(values["cache-from"] ? { cacheFrom: values["cache-from"].map(parseCacheFrom) } : {}),
       pull: values.pull ?? false,
+      ...(values.jobs !== undefined ? { jobs: parseJobs(values.jobs) } : {}),
       ...(values["build-context"] ? { buildContexts: parseBuildContexts(values["build-context"]) } : {}),
       registry,
     };
@@ -163,6 +165,11 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
     for (const t of result.tags) io.err(`naming to ${t}\n`);
   }
   return 0;
+}
+
+function parseJobs(v: string): number {
+  if (!/^[1-9]\d*$/.test(v)) throw new KilnError("USAGE", `--jobs must be a positive whole number, not "${v}"`);
+  return Number(v);
 }
 
 function parseRegistryOutput(spec: string): { name: string; byDigest: boolean } {

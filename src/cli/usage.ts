@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --metadata-file FILE    Write buildx-style build metadata (containerimage.digest, containerimage.descriptor, image.name) as JSON
       --reproducible          Clamp timestamps to SOURCE_DATE_EPOCH (0 when unset)
       --no-cache              Do not use the build cache (results are still recorded)
+      --jobs N                Steps that may run at once across independent stages (default: CPU count)
       --build-context N=V     Named context for FROM N / COPY --from=N: DIR | docker-image://REF | oci-layout://PATH[:TAG]
       --cache-to SPEC         Export the cache: type=local,dest=DIR | type=registry,ref=REF [,mode=min|max][,mounts=true]
       --cache-from SPEC       Import a cache first: type=local,src=DIR | type=registry,ref=REF (repeatable)

@@ -58,6 +58,16 @@ describe("multi-stage builds", () => {
     expect(existsSync(path.join(out, "base"))).toBe(false); // scratch: only what was copied
   });
 
+  it("--jobs 1 runs one step at a time: the two sleeping stages take twice as long", async () => {
+    const started = performance.now();
+    const r = await kiln(["--root", root, "build", "--progress", "plain", "--no-cache", "--jobs", "1", "--output", `type=local,dest=${path.join(work, "rootfs-jobs1")}`, work]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((performance.now() - started) / 1000).toBeGreaterThan(6);
+    const bad = await kiln(["--root", root, "build", "--jobs", "0", work]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--jobs must be a positive whole number/);
+  });
+
   it("--target builds that stage and what it needs, nothing after", async () => {
     const r = await kiln(["--root", root, "build", "--progress", "plain", "--target", "left", "-t", "left:1", work]);
     expect(r.code).toBe(0);
