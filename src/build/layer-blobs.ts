@@ -22,7 +22,8 @@ export async function recordLayerBlob(store: Store, diffId: Digest, blob: Descri
   await writeFileDurable(p, JSON.stringify({ mediaType: blob.mediaType, digest: blob.digest, size: blob.size }), store.paths.tmp);
 }
 
-async function knownBlob(store: Store, diffId: Digest): Promise<Descriptor | undefined> {
+/** The compressed blob recorded for a diffID, if the store has it. */
+export async function knownBlob(store: Store, diffId: Digest): Promise<Descriptor | undefined> {
   try {
     const d = JSON.parse(await readFile(recordPath(store, diffId), "utf8")) as Descriptor;
     return (await store.hasBlob(d.digest)) ? d : undefined;
