@@ -16,4 +16,13 @@ export const Annotation = {
   created: "org.opencontainers.image.created",
   /** docker/containerd: the full reference name a layout entry was tagged with. */
   containerdImageName: "io.containerd.image.name",
+  /** BuildKit: "attestation-manifest" on an index entry that holds attestations. */
+  referenceType: "vnd.docker.reference.type",
+  /** BuildKit: the image manifest an attestation-manifest entry describes. */
+  referenceDigest: "vnd.docker.reference.digest",
+  /** On an in-toto layer: the statement's predicateType. */
+  inTotoPredicateType: "in-toto.io/predicate-type",
 } as const;
+
+/** The value of Annotation.referenceType on attestation-manifest entries. */
+export const ATTESTATION_MANIFEST = "attestation-manifest";

@@ -12,6 +12,10 @@ export const MediaType = {
   dockerConfig: "application/vnd.docker.container.image.v1+json",
   dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
   inToto: "application/vnd.in-toto+json",
+  /** The OCI 1.1 empty descriptor's blob: `{}`. */
+  ociEmpty: "application/vnd.oci.empty.v1+json",
+  /** artifactType of a BuildKit-style attestation manifest in OCI-artifact form. */
+  attestationManifest: "application/vnd.docker.attestation.manifest.v1+json",
 } as const;
 
 export type MediaTypeName = (typeof MediaType)[keyof typeof MediaType];
