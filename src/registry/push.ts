@@ -2,7 +2,9 @@
 // or upload; in parallel, bounded), then manifests bottom-up (an index's
 // children before the index), the tag last. A push that fails part-way has
 // written only blobs and complete manifests, so the registry never holds a
-// manifest that points at a missing blob.
+// manifest that points at a missing blob. With `referrers`, each manifest
+// that has a subject is then made findable from it (referrers.ts), right
+// after its own upload and so before the tag.
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
 import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
@@ -15,11 +17,13 @@ import { pushBlob, type UploadResult } from "./blob-upload.js";
 import type { ClientOptions, RegistryClient } from "./client.js";
 import { clientFor } from "./hosts.js";
 import { mapLimit } from "./limit.js";
-import { Repository } from "./repository.js";
+import { asReferrer, recordReferrer, type Referrer, type ReferrerResult } from "./referrers.js";
+import { type ManifestPut, Repository } from "./repository.js";
 
 export type PushEvent =
   | { readonly type: "blob"; readonly digest: Digest; readonly size: number; readonly result: UploadResult; readonly from?: string }
-  | { readonly type: "manifest"; readonly digest: Digest; readonly reference: string; readonly result: "exists" | "uploaded" };
+  | { readonly type: "manifest"; readonly digest: Digest; readonly reference: string; readonly result: "exists" | "uploaded" }
+  | { readonly type: "referrer"; readonly digest: Digest; readonly subject: Digest; readonly result: ReferrerResult };
 
 export interface PushOptions extends ClientOptions {
   readonly store: Store;
@@ -33,6 +37,10 @@ export interface PushOptions extends ClientOptions {
   readonly chunkSize?: number;
   readonly onEvent?: (e: PushEvent) => void;
   readonly client?: RegistryClient;
+  /** OCI 1.1: make every pushed manifest that has a `subject` (attestation
+   * manifests) listable from it, through the registry's referrers API or,
+   * where it has none, the referrers tag <alg>-<hex>. */
+  readonly referrers?: boolean;
 }
 
 export interface PushResult {
@@ -47,6 +55,8 @@ interface Plan {
   readonly blobs: Descriptor[];
   /** Manifests in upload order: children before the index that lists them. */
   readonly manifests: Descriptor[];
+  /** The manifests among them that have a subject. */
+  readonly referrers: Map<Digest, Referrer>;
 }
 
 export async function pushImage(o: PushOptions): Promise<PushResult> {
@@ -68,16 +78,22 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
       const isTop = m.digest === top.descriptor.digest;
       const reference = isTop && dest.tag && !dest.digest ? dest.tag : m.digest;
       const have = await repo.headManifest(reference);
+      let put: ManifestPut | undefined;
       if (have?.digest === m.digest) {
         o.onEvent?.({ type: "manifest", digest: m.digest, reference, result: "exists" });
-        continue;
+      } else {
+        // The exact stored bytes, so the registry computes the same digest.
+        put = await repo.uploadManifest(reference, await o.store.readBlob(m.digest), m.mediaType);
+        if (put.digest && put.digest !== m.digest) {
+          throw new KilnError("DIGEST_MISMATCH", `${client.host} stored manifest ${m.digest} as ${put.digest}`, { hint: "the registry rewrote the manifest; it may not support this media type" });
+        }
+        o.onEvent?.({ type: "manifest", digest: m.digest, reference, result: "uploaded" });
       }
-      // The exact stored bytes, so the registry computes the same digest.
-      const got = await repo.putManifest(reference, await o.store.readBlob(m.digest), m.mediaType);
-      if (got && got !== m.digest) {
-        throw new KilnError("DIGEST_MISMATCH", `${client.host} stored manifest ${m.digest} as ${got}`, { hint: "the registry rewrote the manifest; it may not support this media type" });
+      const doc = o.referrers ? plan.referrers.get(m.digest) : undefined;
+      if (doc) {
+        const result = await recordReferrer(repo, m, doc, put);
+        o.onEvent?.({ type: "referrer", digest: m.digest, subject: doc.subject.digest, result });
       }
-      o.onEvent?.({ type: "manifest", digest: m.digest, reference, result: "uploaded" });
     }
     const name = formatReference({ registry: dest.registry, repository: dest.repository, ...(dest.tag && !dest.digest ? { tag: dest.tag } : {}) });
     return { reference: name, digest: top.descriptor.digest, mediaType: top.descriptor.mediaType, size: top.descriptor.size };
@@ -103,10 +119,13 @@ async function findLocal(store: Store, image: string): Promise<{ descriptor: Des
 async function planPush(store: Store, top: Descriptor): Promise<Plan> {
   const blobs = new Map<Digest, Descriptor>();
   const manifests: Descriptor[] = [];
+  const referrers: Plan["referrers"] = new Map();
   const visit = async (d: Descriptor): Promise<void> => {
     if (manifests.some((m) => m.digest === d.digest)) return;
     if (isIndexMediaType(d.mediaType)) {
       const idx = await store.readJson<ImageIndex>(d.digest);
+      const referrer = asReferrer(idx);
+      if (referrer) referrers.set(d.digest, referrer);
       for (const c of idx.manifests) {
         if (!(await store.hasBlob(c.digest))) {
           throw new KilnError("MISSING_BLOB", `cannot push ${top.digest}: its child ${c.digest} is not in the store`, { hint: "pull or build every platform first" });
@@ -115,6 +134,8 @@ async function planPush(store: Store, top: Descriptor): Promise<Plan> {
       }
     } else if (isManifestMediaType(d.mediaType)) {
       const m = await store.readJson<ImageManifest>(d.digest);
+      const referrer = asReferrer(m);
+      if (referrer) referrers.set(d.digest, referrer);
       for (const b of [m.config, ...m.layers]) {
         if (!(await store.hasBlob(b.digest))) throw new KilnError("MISSING_BLOB", `cannot push: blob ${b.digest} of ${d.digest} is not in the store`);
         blobs.set(b.digest, b);
@@ -125,7 +146,7 @@ async function planPush(store: Store, top: Descriptor): Promise<Plan> {
     manifests.push(d);
   };
   await visit(top);
-  return { blobs: [...blobs.values()], manifests };
+  return { blobs: [...blobs.values()], manifests, referrers };
 }
 
 /** Which repositories on the destination's registry already hold each

@@ -1,9 +1,10 @@
 // The distribution-spec endpoints of one repository: manifests, blobs,
-// mounts and tags. Each method is one request (plus its retries); pull.ts
-// and push.ts compose them.
+// mounts, tags and referrers. Each method is one request (plus its
+// retries); pull.ts, push.ts and referrers.ts compose them.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { request } from "undici";
+import type { Descriptor } from "../oci/descriptor.js";
 import { type Digest, isDigest } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { KilnError } from "../util/errors.js";
@@ -27,6 +28,21 @@ export interface FetchedManifest {
   readonly mediaType: string;
   readonly digest: Digest;
   readonly bytes: Buffer;
+}
+
+export interface ManifestPut {
+  /** Docker-Content-Digest: what the registry computed. */
+  readonly digest?: Digest;
+  /** OCI-Subject (distribution spec 1.1): present only when the registry
+   * indexed the manifest's subject for its referrers API. */
+  readonly subject?: Digest;
+}
+
+export interface ReferrersAnswer {
+  readonly manifests: Descriptor[];
+  /** The registry applied the artifactType filter (OCI-Filters-Applied);
+   * when false the caller must filter. */
+  readonly filtered: boolean;
 }
 
 export class Repository {
@@ -100,6 +116,11 @@ export class Repository {
 
   /** PUT a manifest under a tag or its digest; returns the registry's digest. */
   async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<Digest | undefined> {
+    return (await this.uploadManifest(reference, bytes, mediaType)).digest;
+  }
+
+  /** putManifest, with the headers a referrer's push needs to act on. */
+  async uploadManifest(reference: string, bytes: Buffer, mediaType: string): Promise<ManifestPut> {
     const r = await this.client.send({
       method: "PUT",
       path: `/v2/${this.name}/manifests/${reference}`,
@@ -110,7 +131,43 @@ export class Repository {
     });
     await r.body.dump();
     const d = header(r.headers["docker-content-digest"]);
-    return d && isDigest(d) ? d : undefined;
+    const s = header(r.headers["oci-subject"]);
+    return { ...(d && isDigest(d) ? { digest: d } : {}), ...(s && isDigest(s) ? { subject: s } : {}) };
+  }
+
+  /** GET /v2/<name>/referrers/<digest>, every page; undefined when the
+   * registry has no referrers API (the spec's signal for that is a 404:
+   * a registry that has it answers an empty index for an unknown digest). */
+  async referrers(digest: Digest, artifactType?: string): Promise<ReferrersAnswer | undefined> {
+    const manifests: Descriptor[] = [];
+    let filtered = false;
+    let path: string | undefined = `/v2/${this.name}/referrers/${digest}${artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : ""}`;
+    for (let first = true; path; first = false) {
+      const r = await this.client.send({
+        method: "GET",
+        path,
+        headers: { accept: MediaType.ociIndex },
+        scopes: this.scopes,
+        ok: first ? [404] : [],
+        what: `referrers of ${this.name}@${digest}`,
+      });
+      if (r.status === 404) {
+        await r.body.dump();
+        return undefined;
+      }
+      const text = await readText(r.body);
+      let j: { manifests?: unknown };
+      try {
+        j = JSON.parse(text) as { manifests?: unknown };
+      } catch (e) {
+        throw new KilnError("MANIFEST_INVALID", `the referrers of ${this.name}@${digest} from ${this.client.host} are not JSON`, { cause: e });
+      }
+      if (!Array.isArray(j.manifests)) throw new KilnError("MANIFEST_INVALID", `the referrers of ${this.name}@${digest} from ${this.client.host} are not an image index`);
+      manifests.push(...(j.manifests as Descriptor[]));
+      filtered ||= (header(r.headers["oci-filters-applied"]) ?? "").split(",").some((f) => f.trim() === "artifactType");
+      path = nextPage(r.headers.link);
+    }
+    return { manifests, filtered };
   }
 
   /** The blob's size on the registry, or undefined when it is absent. */
@@ -151,12 +208,16 @@ export class Repository {
       const r = await this.client.send({ method: "GET", path, scopes: this.scopes, what: `repository ${this.name}` });
       const j = JSON.parse(await readText(r.body)) as { tags?: string[] | null };
       tags.push(...(j.tags ?? []));
-      // Link: </v2/x/tags/list?n=1000&last=y>; rel="next"
-      const link = header(r.headers.link);
-      path = link ? /<([^>]+)>/.exec(link)?.[1] : undefined;
+      path = nextPage(r.headers.link);
     }
     return tags;
   }
+}
+
+/** The next page of a paginated list: Link: </v2/x/tags/list?n=1000&last=y>; rel="next". */
+function nextPage(link: string | string[] | undefined): string | undefined {
+  const v = header(link);
+  return v ? /<([^>]+)>/.exec(v)?.[1] : undefined;
 }
 
 export function header(v: string | string[] | undefined): string | undefined {
