@@ -16,6 +16,7 @@ import { familiarReference, normalizeReference, parseReference } from "../oci/re
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
 import { KilnError } from "../util/errors.js";
+import { attestationEntries, wantsAttestations, type AttestationOptions } from "../attest/attach.js";
 import { build, type BuildResult } from "./build.js";
 import { ignoreEvents } from "./events.js";
 import type { BuildOptions, Output } from "./options.js";
@@ -24,6 +25,8 @@ export interface MultiPlatformOptions extends Omit<BuildOptions, "platform"> {
   readonly platforms: readonly Platform[];
   /** false: tag and export a Docker manifest list instead of an OCI index (buildx's oci-mediatypes=false). */
   readonly ociMediaTypes?: boolean;
+  /** Provenance and SBOM attestation manifests in the index (--provenance, --sbom). */
+  readonly attestations?: AttestationOptions;
 }
 
 export interface PlatformBuild {
@@ -100,10 +103,30 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
     const executed = built.reduce((n, b) => n + b.result.executed, 0);
     const cached = built.reduce((n, b) => n + b.result.cached, 0);
     if (!needIndex) return { tags, platforms: built, executed, cached };
-    const entries = built.map((b) => {
+    const images = built.map((b) => {
       if (!b.manifest) throw new Error(`internal: no manifest for ${formatPlatform(b.platform)}`);
-      return indexEntry(b.manifest, b.platform);
+      return { platform: b.platform, manifest: b.manifest, layers: b.result.layers, trace: b.result.trace };
     });
+    const entries = images.map((i) => indexEntry(i.manifest, i.platform));
+    if (wantsAttestations(opts.attestations)) {
+      if (opts.ociMediaTypes === false) throw new KilnError("USAGE", "attestations need OCI media types: a Docker manifest list cannot hold them", { hint: "drop oci-mediatypes=false, or add --provenance=false --sbom=false" });
+      emit({ kind: "info", message: `attesting ${[opts.attestations.provenance ? `provenance (mode=${opts.attestations.provenance.mode})` : "", opts.attestations.sbom ? "sbom" : ""].filter(Boolean).join(" and ")}` });
+      entries.push(
+        ...(await attestationEntries(
+          opts.store,
+          images,
+          {
+            tags,
+            buildArgs: opts.buildArgs ?? {},
+            ...(opts.target !== undefined ? { target: opts.target } : {}),
+            secretIds: (opts.secrets ?? []).map((s) => s.id),
+            network: opts.network ?? "none",
+            ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+          },
+          opts.attestations,
+        )),
+      );
+    }
     const index = await withStoreLock(
       opts.store.root,
       async () => {
@@ -153,6 +176,8 @@ export function asBuildResult(r: MultiPlatformResult): BuildResult {
     executed: r.executed,
     cached: r.cached,
     stages: [...new Set(r.platforms.flatMap((p) => p.result.stages))].sort((a, b) => a - b),
+    layers: first.layers,
+    trace: first.trace,
   };
 }
 

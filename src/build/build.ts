@@ -15,7 +15,7 @@ import type { Dockerfile, Stage } from "../dockerfile/types.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
-import { normalizeReference } from "../oci/reference.js";
+import { hasExplicitRegistry, normalizeReference } from "../oci/reference.js";
 import { neededStages, stageRef } from "../plan/stage-graph.js";
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
@@ -23,13 +23,14 @@ import { chainIdOf, SnapshotIndex } from "../store/snapshot-index.js";
 import { exportCache } from "../cache/export-cache.js";
 import { importCache } from "../cache/import-cache.js";
 import { materializeLayer } from "../cache/materialize.js";
-import type { Digest } from "../oci/digest.js";
+import { sha256Digest, type Digest } from "../oci/digest.js";
+import type { BuildTrace, ResolvedBase, StepTrace } from "./build-trace.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { Semaphore } from "../util/semaphore.js";
 import { ensureBaseSnapshots } from "./base-snapshots.js";
 import { ignoreEvents } from "./events.js";
-import { emptyState, stateFromImage, toImageConfig, type ImageState } from "./image-state.js";
+import { emptyState, stateFromImage, toImageConfig, type ImageState, type LayerRecord } from "./image-state.js";
 import { ensureLayerBlob } from "./layer-blobs.js";
 import { imageFromOciLayout } from "../import/oci-layout-source.js";
 import type { FromSource } from "./source-view.js";
@@ -50,9 +51,14 @@ export interface BuildResult {
   readonly cached: number;
   /** Indexes of the stages that ran (a stage the target does not need never runs). */
   readonly stages: readonly number[];
+  /** The final image's layers (for an SBOM scan of its filesystem). */
+  readonly layers: readonly LayerRecord[];
+  /** What ran and what it read, for provenance. */
+  readonly trace: BuildTrace;
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const startedOn = new Date();
   const contextDir = path.resolve(opts.contextDir);
   const { path: dockerfilePath, displayName, text } = await readDockerfile(contextDir, opts.dockerfile);
   const df = parseDockerfile(text, displayName);
@@ -66,13 +72,21 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   // `kiln cache prune` never removes it; what it creates is newer than its lease.
   const lease = await Lease.open(store.paths);
   try {
-    return await buildStages(opts, df, contextDir, dockerfilePath, lease);
+    const dockerfile = { path: dockerfileName(contextDir, dockerfilePath), digest: sha256Digest(text) };
+    return await buildStages(opts, df, contextDir, dockerfilePath, lease, { startedOn, dockerfile });
   } finally {
     await lease.release();
   }
 }
 
-async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: string, dockerfilePath: string, lease: Lease): Promise<BuildResult> {
+async function buildStages(
+  opts: BuildOptions,
+  df: Dockerfile,
+  contextDir: string,
+  dockerfilePath: string,
+  lease: Lease,
+  traceStart: { startedOn: Date; dockerfile: BuildTrace["dockerfile"] },
+): Promise<BuildResult> {
   const store = opts.store;
   const emit = opts.onEvent ?? ignoreEvents;
   const platform = opts.platform ?? hostPlatform();
@@ -91,6 +105,8 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
   const onOuterAbort = () => stop.abort();
   opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
   let stepCounter = 0;
+  const bases: ResolvedBase[] = [];
+  const fromSteps = new Map<number, StepTrace>();
   const noCacheStages = new Set((opts.noCacheFilter ?? []).map((n) => n.toLowerCase()));
   const env: Omit<StageEnv, "useCache"> = {
     dockerfilePath,
@@ -145,6 +161,15 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
           base = await stageBase(stage);
           return base.state;
         });
+        const baseId = base!.digest.replace(/^stage:/, "");
+        fromSteps.set(stage.index, {
+          stage: stage.index,
+          ...(stage.name !== undefined ? { stageName: stage.name } : {}),
+          instruction: stage.from.original,
+          line: stage.from.location.line,
+          cached: false,
+          ...(baseId ? { from: `from:${fromNames[stage.index]!}:${baseId}` } : {}),
+        });
         const useCache = !opts.noCache && !(stage.name !== undefined && noCacheStages.has(stage.name));
         const run = stageWithOnbuildTriggers(stage, base!.state);
         return runStage({ ...env, useCache }, run.stage, { ...base!, state: run.state });
@@ -166,6 +191,7 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     return gcLocked(async () => {
       const b = await fromImage(store, snapshots, stage, fromNames[stage.index]!, want, opts);
       await lease.add(b.state.layers.map((l) => l.chainId));
+      if (b.digest) bases.push({ ref: fromNames[stage.index]!, digest: b.digest as Digest, platform: b.state.platform });
       return b;
     });
   }
@@ -183,6 +209,7 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     return gcLocked(async () => {
       const b = await fromImage(store, snapshots, fake, name, platform, opts);
       await lease.add(b.state.layers.map((l) => l.chainId));
+      if (b.digest) bases.push({ ref: name, digest: b.digest as Digest, platform: b.state.platform });
       return { kind: "layers", layers: b.state.layers };
     });
   }
@@ -204,8 +231,10 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
   let executed = 0;
   let cached = 0;
   const keys: Digest[] = [];
-  for (const [i, p] of running) {
+  const steps: StepTrace[] = [];
+  for (const [i, p] of [...running].sort(([a], [b]) => a - b)) {
     const r = await p;
+    steps.push(...(fromSteps.has(i) ? [fromSteps.get(i)!] : []), ...r.trace);
     executed += r.executed;
     cached += r.cached;
     if (opts.cacheTo?.mode === "max" || i === target.index) keys.push(...r.keys);
@@ -215,7 +244,17 @@ async function buildStages(opts: BuildOptions, df: Dockerfile, contextDir: strin
     const to = opts.cacheTo.to;
     emit({ kind: "info", message: `exported cache to ${to.kind === "local" ? to.dir : to.ref}: ${c.records} records, ${c.mounts} cache mounts (${c.manifest.digest})` });
   }
-  return finish(opts, snapshots, gcLocked, result.state, { executed, cached, stages: [...running.keys()].sort((a, b) => a - b) });
+  // With SOURCE_DATE_EPOCH the provenance is part of the reproducible
+  // output, so it carries the epoch, not the wall clock (see attest/provenance.ts).
+  const clock = (d: Date) => (opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000) : d).toISOString();
+  const trace: BuildTrace = {
+    startedOn: clock(traceStart.startedOn),
+    finishedOn: clock(new Date()),
+    dockerfile: traceStart.dockerfile,
+    bases: uniqueBases(bases),
+    steps,
+  };
+  return finish(opts, snapshots, gcLocked, result.state, { executed, cached, stages: [...running.keys()].sort((a, b) => a - b), layers: result.state.layers, trace });
 }
 
 async function finish(
@@ -223,7 +262,7 @@ async function finish(
   snapshots: SnapshotIndex,
   gcLocked: <T>(fn: () => Promise<T>) => Promise<T>,
   state: ImageState,
-  stats: { executed: number; cached: number; stages: number[] },
+  stats: { executed: number; cached: number; stages: number[]; layers: readonly LayerRecord[]; trace: BuildTrace },
 ): Promise<BuildResult> {
   const store = opts.store;
   // The image is as old as its newest step: a fully cached rebuild
@@ -248,9 +287,16 @@ async function finish(
   });
 }
 
-function hasExplicitRegistry(name: string): boolean {
-  const first = name.split("/")[0]!;
-  return name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+/** The Dockerfile's name as provenance records it: relative to the context when inside it (no host path). */
+function dockerfileName(contextDir: string, file: string): string {
+  const rel = path.relative(contextDir, file);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? path.basename(file) : rel;
+}
+
+function uniqueBases(bases: readonly ResolvedBase[]): ResolvedBase[] {
+  const seen = new Map<string, ResolvedBase>();
+  for (const b of bases) seen.set(`${b.ref}@${b.digest}`, b);
+  return [...seen.values()].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : a.digest < b.digest ? -1 : 1));
 }
 
 function targetStage(df: Dockerfile, target: string | undefined): Stage {

@@ -41,12 +41,18 @@ export async function writeOutputs(store: Store, snapshots: SnapshotIndex, img: 
 export async function exportRootfs(store: Store, snapshots: SnapshotIndex, layers: readonly LayerRecord[], dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   if (layers.length === 0) return;
+  await withRootfsView(store, snapshots, layers, (view) => run("cp", ["-a", `${view}/.`, dest]));
+}
+
+/** Runs `fn` on a read-only overlay view of `layers` (an empty directory for none), unmounted after. */
+export async function withRootfsView<T>(store: Store, snapshots: SnapshotIndex, layers: readonly LayerRecord[], fn: (dir: string) => Promise<T>): Promise<T> {
   const view = path.join(store.paths.tmp, `view-${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(view);
   try {
+    if (layers.length === 0) return await fn(view);
     await mountReadOnlyView(snapshots.lowerDirs(layers.map((l) => l.chainId)), view);
     try {
-      await run("cp", ["-a", `${view}/.`, dest]);
+      return await fn(view);
     } finally {
       await unmount(view);
     }

@@ -4,7 +4,8 @@
 // runs the handler, records the result, and says why it missed.
 import { isLayerInstruction, stepInputs } from "../cache/step-inputs.js";
 import { explainMiss } from "../cache/explain.js";
-import { stepIdentity, type StepRecords } from "../cache/records.js";
+import { stepIdentity, type StepInputs, type StepRecords } from "../cache/records.js";
+import type { StepTrace } from "./build-trace.js";
 import type { StatMemo } from "../cache/stat-memo.js";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { expandWord } from "../dockerfile/expand.js";
@@ -73,6 +74,8 @@ export interface StageResult {
   readonly cached: number;
   /** Cache keys of the filesystem steps this stage used or recorded (--cache-to). */
   readonly keys: readonly Digest[];
+  /** Every instruction of the stage, in order, for provenance. */
+  readonly trace: readonly StepTrace[];
 }
 
 export async function runStage(env: StageEnv, stage: Stage, base: { state: ImageState; digest: string }): Promise<StageResult> {
@@ -80,10 +83,14 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
   let executed = 0;
   let cached = 0;
   const keys: Digest[] = [];
+  const trace: StepTrace[] = [];
   const args = new Map<string, string | undefined>();
   const platform = formatPlatform(state.platform);
 
   for (const [index, instr] of stage.instructions.entries()) {
+    let inputs: { key: Digest; inputs: StepInputs } | undefined;
+    let hit = false;
+    const before = state.layers.length;
     state = await runStep(env, instr, async (id) => {
       // New layers carry the build's time; metadata steps the time of the
       // step before them, so a fully cached rebuild reproduces every field.
@@ -114,6 +121,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
         state,
         instr,
       );
+      inputs = probe;
       const sid = stepIdentity(env.dockerfilePath, stage.index, index, platform);
       if (probe && env.useCache) {
         const rec = await env.records.get(probe.key);
@@ -123,6 +131,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
           keys.push(rec.key);
           await env.records.touch(rec.key, sid);
           cached++;
+          hit = true;
           const patched = { ...state, config: { ...state.config, ...(rec.configPatch ?? {}) } };
           return { ...withLayer(patched, rec.diffId && chainId ? { diffId: rec.diffId, chainId } : null, rec.history), cachedStep: true };
         }
@@ -148,8 +157,19 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       }
       return next;
     });
+    trace.push({
+      stage: stage.index,
+      ...(stage.name !== undefined ? { stageName: stage.name } : {}),
+      instruction: instr.original,
+      line: instr.location.line,
+      cached: hit,
+      ...(inputs ? { key: inputs.key } : {}),
+      ...(state.layers.length > before ? { layer: state.layers.at(-1)!.diffId } : {}),
+      ...(inputs?.inputs.files ? { files: inputs.inputs.files } : {}),
+      ...(inputs?.inputs.from ? { from: inputs.inputs.from } : {}),
+    });
   }
-  return { state: stripMarks(state), executed, cached, keys };
+  return { state: stripMarks(state), executed, cached, keys, trace };
 }
 
 type Marked = ImageState & { cachedStep?: boolean };

@@ -20,6 +20,8 @@ import { parseOutput } from "./parse-output.js";
 import { asBuildResult, buildPlatforms, parsePlatformList } from "../build/build-platforms.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
+import { parseAttestFlags } from "./parse-attest.js";
+import { wantsAttestations } from "../attest/attach.js";
 
 export interface Io {
   /** Aborted on the first Ctrl-C / SIGTERM: the build stops and cleans up. */
@@ -63,6 +65,11 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       pull: { type: "boolean" },
       "insecure-registry": { type: "string", multiple: true },
       "tls-ca": { type: "string", multiple: true },
+      provenance: { type: "string" },
+      sbom: { type: "string" },
+      attest: { type: "string", multiple: true },
+      "attest-legacy": { type: "boolean" },
+      "attest-referrers": { type: "boolean" },
     },
   });
   if (positionals.length !== 1) throw new KilnError("USAGE", "kiln build needs exactly one CONTEXT directory", { hint: "e.g. kiln build -t app:1 ." });
@@ -100,6 +107,18 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
         ? rawJsonProgress(io.err)
         : { onEvent: progressPrinter(mode, io.err), close: () => {} };
   const platforms = parsePlatformList(values.platform ? [values.platform] : []);
+  const attestations = parseAttestFlags(
+    {
+      ...(values.provenance !== undefined ? { provenance: values.provenance } : {}),
+      ...(values.sbom !== undefined ? { sbom: values.sbom } : {}),
+      ...(values.attest ? { attest: values.attest } : {}),
+      legacy: values["attest-legacy"] ?? false,
+    },
+    // A Docker manifest list cannot hold attestations: no default provenance there.
+    pushTo.length > 0 && !outputSpecs.some((o) => /(^|,)oci-mediatypes=false(,|$)/.test(o)),
+  );
+  if (values["attest-referrers"] && !wantsAttestations(attestations)) throw new KilnError("USAGE", "--attest-referrers needs attestations to push", { hint: "add --provenance=mode=max or --sbom=true" });
+  if (values["attest-referrers"] && attestations.form === "legacy") throw new KilnError("USAGE", "--attest-referrers needs the artifact form (its manifests carry a subject); drop --attest-legacy");
   let result;
   try {
     const common: Omit<BuildOptions, "platform"> = {
@@ -132,9 +151,11 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
     if (!ociMediaTypes && platforms.length < 2) {
       throw new KilnError("USAGE", "oci-mediatypes=false makes a Docker manifest list, which needs --platform with two or more platforms");
     }
+    // Attestations live in an image index, so an attested single-platform
+    // build makes an index of one image (as buildx does).
     result =
-      platforms.length > 1
-        ? asBuildResult(await buildPlatforms({ ...common, platforms, ociMediaTypes }))
+      platforms.length > 1 || wantsAttestations(attestations)
+        ? asBuildResult(await buildPlatforms({ ...common, platforms: platforms.length ? platforms : [hostPlatform()], ociMediaTypes, attestations }))
         : await build({ ...common, ...(platforms[0] ? { platform: platforms[0] } : {}) });
   } finally {
     display.close();
@@ -153,7 +174,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       // push-by-digest: no tag in the registry; the digest printed is what a
       // later `kiln index create` merges (one CI runner per platform).
       const ref = out.byDigest ? `${formatReference({ ...parseReference(out.name), tag: undefined, digest: result.manifest.digest })}` : out.name;
-      const r = await pushImage({ store, image: out.name, ref, ...registry, ...(io.signal ? { signal: io.signal } : {}) });
+      const r = await pushImage({ store, image: out.name, ref, ...registry, ...(values["attest-referrers"] ? { referrers: true } : {}), ...(io.signal ? { signal: io.signal } : {}) });
       io.err(`pushed ${r.reference}@${r.digest}\n`);
       if (out.byDigest) io.out(`${r.reference}@${r.digest}\n`);
     }

@@ -30,7 +30,7 @@ export const INDEX_USAGE = `Usage: kiln index create [-t REPO:TAG]... [--dry-run
 `;
 
 /** A source's descriptor in the store: a tag, NAME@DIGEST, or a bare digest. */
-async function sourceDescriptor(store: Store, src: string): Promise<Descriptor> {
+export async function sourceDescriptor(store: Store, src: string): Promise<Descriptor> {
   const notFound = () =>
     new KilnError("IMAGE_NOT_FOUND", `no such image in the store: ${src}`, { hint: "build, pull or import it first; `kiln images` lists what there is" });
   let digest: Digest | undefined;

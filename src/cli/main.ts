@@ -1,5 +1,5 @@
 // Entry point: global options, command dispatch, error rendering, exit code.
-import { readFile } from "node:fs/promises";
+import { kilnVersion } from "../version.js";
 import { Store } from "../store/store.js";
 import { recoverInterrupted } from "../store/recover.js";
 import { defaultStoreRoot } from "../store/root.js";
@@ -25,16 +25,14 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   load: async () => (await import("./image-commands.js")).loadCommand,
   cache: async () => (await import("./cache-commands.js")).cacheCommand,
   index: async () => (await import("./index-commands.js")).indexCommand,
+  attest: async () => (await import("./attest-commands.js")).attestCommand,
   push: async () => (await import("./registry-commands.js")).pushCommand,
   pull: async () => (await import("./registry-commands.js")).pullCommand,
   login: async () => (await import("./registry-commands.js")).loginCommand,
   logout: async () => (await import("./registry-commands.js")).logoutCommand,
 };
 
-async function versionText(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
+const versionText = kilnVersion;
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let root: string | undefined;

@@ -13,13 +13,13 @@ import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
 
 /** Options every registry command takes. */
-const TRANSPORT = {
+export const TRANSPORT = {
   "insecure-registry": { type: "string", multiple: true },
   "tls-ca": { type: "string", multiple: true },
   "certs-dir": { type: "string", multiple: true },
 } as const;
 
-function clientOptions(values: { "insecure-registry"?: string[]; "tls-ca"?: string[]; "certs-dir"?: string[] }, io: Io): ClientOptions {
+export function clientOptions(values: { "insecure-registry"?: string[]; "tls-ca"?: string[]; "certs-dir"?: string[] }, io: Io): ClientOptions {
   const insecure = [...(values["insecure-registry"] ?? []), ...(io.env.KILN_INSECURE_REGISTRIES ?? "").split(",").filter(Boolean)];
   return {
     env: io.env,
@@ -59,7 +59,7 @@ export async function pullCommand(store: Store, argv: string[], io: Io): Promise
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...TRANSPORT, platform: { type: "string" }, quiet: { type: "boolean", short: "q" } },
+    options: { ...TRANSPORT, platform: { type: "string" }, "all-platforms": { type: "boolean" }, quiet: { type: "boolean", short: "q" } },
   });
   if (positionals.length !== 1) throw new KilnError("USAGE", "kiln pull needs exactly one IMAGE reference", { hint: "e.g. kiln pull 127.0.0.1:5000/team/base:1.2" });
   const r = await pullImage({
@@ -67,6 +67,7 @@ export async function pullCommand(store: Store, argv: string[], io: Io): Promise
     store,
     ref: positionals[0]!,
     platform: values.platform ? parsePlatform(values.platform) : hostPlatform(),
+    ...(values["all-platforms"] ? { allPlatforms: true } : {}),
     onEvent: values.quiet
       ? undefined
       : (e) => {

@@ -29,13 +29,19 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --secret id=ID,src=FILE|env=VAR
                               Secret for RUN --mount=type=secret (repeatable; never stored in the image)
       --check                 Run the build checks (lint) only, without building
+      --provenance V          SLSA provenance: true | false | mode=min|max[,builder-id=URI] (default: mode=min when pushing, else off)
+      --sbom true|false       SPDX SBOM of the final filesystem (dpkg, apk, npm, go.mod, pip/poetry)
+      --attest SPEC           type=provenance,mode=max | type=sbom | type=…,disabled=true (repeatable, as buildx)
+      --attest-legacy         Attestation manifests in BuildKit's older form (placeholder config, no subject)
+      --attest-referrers      Also make attestations findable as OCI 1.1 referrers when pushing (tag schema fallback)
   -q, --quiet                 Print only the image digest
 
 Examples:
   kiln build -t myapp:1 .
   kiln build --progress plain --iidfile iid.txt --metadata-file meta.json -t myapp:1 .
   kiln build --progress rawjson . 2> events.jsonl
-  kiln build -o type=docker,dest=app.tar -t myapp:1 .`,
+  kiln build -o type=docker,dest=app.tar -t myapp:1 .
+  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) kiln build --push --provenance=mode=max --sbom=true -t reg/app:1 .`,
   },
   import: {
     usage: "kiln import [--platform OS/ARCH] FILE NAME[:TAG]",
@@ -136,6 +142,7 @@ Examples:
     usage: "kiln pull [OPTIONS] NAME[:TAG|@DIGEST]",
     summary: "Pull an image from a registry",
     options: `      --platform OS/ARCH[/VARIANT]  Platform to pick from a multi-platform image (default: this machine's)
+      --all-platforms            Fetch every image and attestation of an index, and name the index
   -q, --quiet                    Print only the image name
       --tls-ca FILE / --certs-dir DIR / --insecure-registry HOST   as for push`,
   },
@@ -144,6 +151,10 @@ Examples:
   index: {
     usage: "kiln index create [-t REPO:TAG]... [--dry-run] SOURCE... | kiln index inspect [--raw] NAME",
     summary: "Merge single-platform images into one multi-platform image index, or show one",
+  },
+  attest: {
+    usage: "kiln attest ls [--remote] IMAGE | kiln attest show [--type provenance|sbom|URI] [--platform P] [--remote] IMAGE",
+    summary: "List or print an image's provenance and SBOM attestations (store or registry)",
   },
   cache: {
     usage: "kiln cache ls | kiln cache prune [--all] [--keep-storage SIZE] [--filter until=DURATION]",

@@ -81,3 +81,9 @@ export function familiarReference(r: Reference): string {
 export function normalizeReference(value: string): string {
   return formatReference(parseReference(value));
 }
+
+/** True when the name says which registry (reg.example:5000/app, localhost/app), so it can be pulled without guessing Docker Hub. */
+export function hasExplicitRegistry(name: string): boolean {
+  const first = name.split("/")[0]!;
+  return name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+}

@@ -31,6 +31,8 @@ export interface PullOptions extends ClientOptions {
   readonly onEvent?: (e: PullEvent) => void;
   /** Reuse a client (and its tokens) across operations; closed by the caller. */
   readonly client?: RegistryClient;
+  /** An index: fetch every image and attestation manifest in it, and name the index itself. */
+  readonly allPlatforms?: boolean;
 }
 
 export interface PullResult extends ResolvedImage {
@@ -57,9 +59,17 @@ async function pullWith(client: RegistryClient, ref: Reference, o: PullOptions):
   o.onEvent?.({ type: "resolved", ref: formatReference(ref), digest: top.digest });
   let chosen: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
   let manifestBytes = top.bytes;
+  const all = o.allPlatforms === true && isIndexMediaType(top.mediaType);
   if (isIndexMediaType(top.mediaType)) {
     const idx = JSON.parse(top.bytes.toString("utf8")) as ImageIndex;
-    const pick = pickPlatform(idx, platform);
+    if (all) {
+      for (const child of idx.manifests) {
+        if (!isManifestMediaType(child.mediaType)) throw new KilnError("UNSUPPORTED_MEDIA_TYPE", `${formatReference(ref)}: nested index ${child.digest} is not supported`);
+        const m = await fetchManifest(repo, child.digest, o.store);
+        await fetchBlobs(client, repo, JSON.parse(m.bytes.toString("utf8")) as ImageManifest, o);
+      }
+    }
+    const pick = pickPlatform(idx, platform) ?? (all ? idx.manifests.find((m) => m.platform && m.platform.os !== "unknown") : undefined);
     if (!pick) {
       const have = idx.manifests.flatMap((m) => (m.platform && m.platform.os !== "unknown" ? [formatPlatform(m.platform)] : []));
       throw new KilnError("PLATFORM_NOT_FOUND", `${formatReference(ref)} has no image for ${formatPlatform(platform)}`, {
@@ -76,16 +86,7 @@ async function pullWith(client: RegistryClient, ref: Reference, o: PullOptions):
   }
   const manifest = JSON.parse(manifestBytes.toString("utf8")) as ImageManifest;
   if (!manifest.config || !Array.isArray(manifest.layers)) throw new KilnError("MANIFEST_INVALID", `${formatReference(ref)}: manifest ${chosen.digest} has no config or layers`);
-  await mapLimit([manifest.config, ...manifest.layers], o.concurrency ?? 4, async (d) => {
-    if (await store.hasBlob(d.digest)) {
-      o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status: "exists" });
-      return;
-    }
-    // A truncated or corrupted download fails ingest's digest/size check and
-    // leaves nothing behind; the retry starts the download again.
-    await withRetry(client.retryPolicy, async () => store.ingestBlob((await repo.getBlob(d.digest)) as Readable, { digest: d.digest, size: d.size }), client.opts.signal);
-    o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status: "downloaded" });
-  });
+  await fetchBlobs(client, repo, manifest, o);
   const config = await store.readJson<ImageConfig>(manifest.config.digest);
   if (!chosen.platform) chosen = { ...chosen, platform: normalizePlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }) };
   // The store names single-platform manifests (it would need every child of
@@ -93,9 +94,23 @@ async function pullWith(client: RegistryClient, ref: Reference, o: PullOptions):
   let name: string | undefined;
   if (!ref.digest && ref.tag) {
     name = formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag });
-    await store.tag(name, chosen);
+    await store.tag(name, all ? { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length } : chosen);
   }
   return { ...(name ? { name } : {}), manifestDescriptor: chosen, manifest, config, digest: top.digest, reference: formatReference(ref) };
+}
+
+/** Config and layers of `manifest` into the store, in parallel, each verified; blobs the store has are skipped. */
+async function fetchBlobs(client: RegistryClient, repo: Repository, manifest: ImageManifest, o: PullOptions): Promise<void> {
+  await mapLimit([manifest.config, ...manifest.layers], o.concurrency ?? 4, async (d) => {
+    if (await o.store.hasBlob(d.digest)) {
+      o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status: "exists" });
+      return;
+    }
+    // A truncated or corrupted download fails ingest's digest/size check and
+    // leaves nothing behind; the retry starts the download again.
+    await withRetry(client.retryPolicy, async () => o.store.ingestBlob((await repo.getBlob(d.digest)) as Readable, { digest: d.digest, size: d.size }), client.opts.signal);
+    o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status: "downloaded" });
+  });
 }
 
 async function fetchManifest(repo: Repository, reference: string, store: Store): Promise<FetchedManifest> {

@@ -27,7 +27,7 @@ describe("--platform a,b --push", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it("pushes the index and both images", async () => {
+  it("pushes the index, both images and (by default, as buildx) a provenance attestation for each", async () => {
     const ref = `${registry.host}/team/multi:1`;
     const r = await kiln(["--root", root, "build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", "--push", "-t", ref, path.join(REPO, "testdata/multiarch")]);
     expect(r.stderr).not.toMatch(/^error/m);
@@ -35,7 +35,11 @@ describe("--platform a,b --push", () => {
     const digest = /pushed .*@(sha256:[0-9a-f]{64})/.exec(r.stderr)![1];
     const raw = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }));
     expect(raw.mediaType).toBe("application/vnd.oci.image.index.v1+json");
-    expect(raw.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture).sort()).toEqual(["amd64", "arm64"]);
+    type Entry = { digest: string; platform: { architecture: string }; annotations?: Record<string, string> };
+    expect(raw.manifests.map((m: Entry) => m.platform.architecture)).toEqual(["amd64", "arm64", "unknown", "unknown"]);
+    // Each attestation manifest names one of the two images.
+    const images = raw.manifests.slice(0, 2).map((m: Entry) => m.digest);
+    expect(raw.manifests.slice(2).map((m: Entry) => m.annotations?.["vnd.docker.reference.digest"])).toEqual(images);
     const remoteDigest = execFileSync("skopeo", ["inspect", "--format", "{{.Digest}}", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }).trim();
     expect(remoteDigest).toBe(digest);
     const arm = JSON.parse(execFileSync("skopeo", ["inspect", "--override-arch", "arm64", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }));
@@ -60,16 +64,23 @@ describe("--platform a,b --push", () => {
     expect([res.status, tags]).toEqual([res.ok ? 200 : 404, []]);
     // A merge job: pull each digest into a fresh store, make the index, push it.
     const merge = await mkdtemp(path.join(tmpdir(), "kiln-merge-"));
-    for (const d of digests) expect((await kiln(["--root", merge, "pull", d])).code).toBe(0);
+    // Each per-platform push is an index of the image and its provenance: pull it whole.
+    for (const d of digests) expect((await kiln(["--root", merge, "pull", "--all-platforms", d])).code).toBe(0);
     const created = await kiln(["--root", merge, "index", "create", "-t", `${repo}:1`, ...digests]);
     expect(created.code, created.stderr).toBe(0);
     const pushed = await kiln(["--root", merge, "push", `${repo}:1`]);
     expect(pushed.code, pushed.stderr).toBe(0);
     const raw = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${repo}:1`], { encoding: "utf8" }));
-    expect(raw.manifests.map((m: { digest: string }) => `${repo}@${m.digest}`).sort()).toEqual([...digests].sort());
-    // The one-shot multi-platform build of the same inputs made the same index.
+    // The merged index holds both platforms' images and their attestations, each attestation still naming its image.
+    type Entry = { digest: string; platform: { architecture: string }; annotations?: Record<string, string> };
+    const imagesOf = (idx: { manifests: Entry[] }) => idx.manifests.filter((m) => m.platform.architecture !== "unknown");
+    expect(imagesOf(raw).map((m) => m.platform.architecture)).toEqual(["amd64", "arm64"]);
+    const attested = raw.manifests.filter((m: Entry) => m.platform.architecture === "unknown").map((m: Entry) => m.annotations?.["vnd.docker.reference.digest"]);
+    expect(attested.sort()).toEqual(imagesOf(raw).map((m) => m.digest).sort());
+    // The one-shot multi-platform build of the same inputs made the same images
+    // (its provenance differs: another invocation, other names).
     const oneShot = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/team/multi:1`], { encoding: "utf8" }));
-    expect(raw.manifests.map((m: { digest: string }) => m.digest).sort()).toEqual(oneShot.manifests.map((m: { digest: string }) => m.digest).sort());
+    expect(imagesOf(raw).map((m) => m.digest).sort()).toEqual(imagesOf(oneShot).map((m) => m.digest).sort());
     await rm(merge, { recursive: true, force: true });
   });
 

@@ -1,0 +1,81 @@
+// The attestations of a build: for each platform image, its provenance and
+// SBOM as in-toto statements in one attestation manifest, returned as the
+// index entries that follow the images (BuildKit's order: images first).
+import type { BuildTrace } from "../build/build-trace.js";
+import type { LayerRecord } from "../build/image-state.js";
+import { withRootfsView } from "../build/outputs.js";
+import type { Descriptor } from "../oci/descriptor.js";
+import { hostPlatform, type Platform } from "../oci/platform.js";
+import { GC_LOCK } from "../store/leases.js";
+import { withStoreLock } from "../store/lock.js";
+import { SnapshotIndex } from "../store/snapshot-index.js";
+import type { Store } from "../store/store.js";
+import { kilnVersion } from "../version.js";
+import { putAttestationManifest, type AttestationForm } from "./attestation-manifest.js";
+import { imageSubjects, PredicateType, statement, type Statement } from "./in-toto.js";
+import { DEFAULT_BUILDER_ID, provenancePredicate, type ProvenanceMode } from "./provenance.js";
+
+export interface AttestationOptions {
+  /** SLSA provenance (absent: none). */
+  readonly provenance?: { readonly mode: ProvenanceMode; readonly builderId?: string };
+  /** An SPDX SBOM of each platform's final filesystem. */
+  readonly sbom?: boolean;
+  /** "artifact" (default): OCI 1.1 artifact with `subject`; "legacy": BuildKit's older placeholder-config form. */
+  readonly form?: AttestationForm;
+}
+
+export interface AttestedImage {
+  readonly platform: Platform;
+  readonly manifest: Descriptor;
+  readonly layers: readonly LayerRecord[];
+  readonly trace: BuildTrace;
+}
+
+export interface BuildParameters {
+  readonly tags: readonly string[];
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly target?: string;
+  readonly secretIds: readonly string[];
+  readonly network: string;
+  readonly sourceDateEpoch?: number;
+}
+
+export function wantsAttestations(o: AttestationOptions | undefined): o is AttestationOptions {
+  return !!o && (!!o.provenance || !!o.sbom);
+}
+
+export async function attestationEntries(store: Store, images: readonly AttestedImage[], params: BuildParameters, opts: AttestationOptions): Promise<Descriptor[]> {
+  const version = await kilnVersion();
+  const entries: Descriptor[] = [];
+  for (const img of images) {
+    const subject = imageSubjects(params.tags, img.platform, img.manifest.digest);
+    const statements: Statement[] = [];
+    if (opts.provenance) {
+      const predicate = provenancePredicate({
+        mode: opts.provenance.mode,
+        trace: img.trace,
+        platform: img.platform,
+        buildArgs: params.buildArgs,
+        ...(params.target !== undefined ? { target: params.target } : {}),
+        secretIds: params.secretIds,
+        ...(params.sourceDateEpoch !== undefined ? { sourceDateEpoch: params.sourceDateEpoch } : {}),
+        builderId: opts.provenance.builderId ?? DEFAULT_BUILDER_ID,
+        kilnVersion: version,
+        builderPlatform: hostPlatform(),
+        network: params.network,
+      });
+      statements.push(statement(PredicateType.slsaProvenance, subject, predicate));
+    }
+    if (opts.sbom) {
+      const { scanRootfs, spdxDocument } = await import("./sbom/index.js");
+      const snapshots = new SnapshotIndex(store.paths.snapshots);
+      // Under the GC lock: a prune must not remove a snapshot being read.
+      const packages = await withStoreLock(store.root, () => withRootfsView(store, snapshots, img.layers, (dir) => scanRootfs(dir)), { name: GC_LOCK });
+      const created = params.sourceDateEpoch !== undefined ? new Date(params.sourceDateEpoch * 1000).toISOString() : img.trace.finishedOn;
+      const doc = spdxDocument({ name: params.tags[0] ?? "image", packages, created, namespaceSeed: img.manifest.digest, creatorTool: `kiln-${version}` });
+      statements.push(statement(PredicateType.spdx, subject, doc));
+    }
+    entries.push(await putAttestationManifest(store, img.manifest, statements, opts.form ?? "artifact"));
+  }
+  return entries;
+}
