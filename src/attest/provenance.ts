@@ -82,7 +82,7 @@ export function provenancePredicate(p: ProvenanceInput): SlsaProvenance {
     builderPlatform: formatPlatform(p.builderPlatform),
     network: p.network,
     ...(p.sourceDateEpoch !== undefined ? { sourceDateEpoch: String(p.sourceDateEpoch) } : {}),
-    ...(p.mode === "max" ? { buildConfig: { steps: t.steps.map((s, i) => stepEntry(s, i, t.dockerfile.path)) } } : {}),
+    ...(p.mode === "max" ? { buildConfig: { steps: t.steps.map((s, i) => stepEntry(s, i, t.dockerfile.path, p.sourceDateEpoch === undefined)) } } : {}),
   };
   const resolvedDependencies: ResourceDescriptor[] = [
     ...t.bases.map((b) => ({ uri: `${dockerPurl(b.ref)}?platform=${encodeURIComponent(formatPlatform(b.platform))}`, digest: { sha256: digestHex(b.digest) } })),
@@ -117,7 +117,11 @@ function withoutOwner(fp: string): string {
   return parts.length >= 3 ? [parts[0], ...parts.slice(2)].join(" ") : fp;
 }
 
-function stepEntry(s: StepTrace, i: number, dockerfile: string): Record<string, unknown> {
+// Whether a step hit the cache, and its cache key (which hashes the context
+// files' owners), say how this machine built the image, not what it is
+// made of: a reproducible build (SOURCE_DATE_EPOCH) leaves them out, so a
+// cached rebuild and another machine's cold build attest the same bytes.
+function stepEntry(s: StepTrace, i: number, dockerfile: string, withCacheFacts: boolean): Record<string, unknown> {
   const materials: ResourceDescriptor[] = [];
   const files = Object.entries(s.files ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
   for (const [rel, fp] of files.slice(0, MAX_MATERIALS_PER_STEP)) {
@@ -133,8 +137,8 @@ function stepEntry(s: StepTrace, i: number, dockerfile: string): Record<string, 
     instruction: s.instruction,
     location: { file: dockerfile, line: s.line },
     // Only filesystem steps consult the cache; metadata steps just apply.
-    ...(s.key || s.layer ? { cached: s.cached } : {}),
-    ...(s.key ? { cacheKey: s.key } : {}),
+    ...(withCacheFacts && (s.key || s.layer) ? { cached: s.cached } : {}),
+    ...(withCacheFacts && s.key ? { cacheKey: s.key } : {}),
     ...(s.layer ? { layer: s.layer } : {}),
     ...(materials.length ? { materials } : {}),
     ...(files.length > MAX_MATERIALS_PER_STEP ? { materialsOmitted: files.length - MAX_MATERIALS_PER_STEP } : {}),
