@@ -49,7 +49,21 @@ export function withLayer(s: ImageState, layer: LayerRecord | null, history: His
   return { ...s, layers: [...s.layers, layer], history: [...s.history, history] };
 }
 
-export function toImageConfig(s: ImageState, created: string): ImageConfig {
+/**
+ * The image config. With `sourceDateEpoch` (seconds), `created` and every
+ * history time newer than it become it, the base image's entries included,
+ * as BuildKit's exporter does: a base built after the epoch must not put
+ * its own build time back into a reproducible image.
+ */
+export function toImageConfig(s: ImageState, created: string, sourceDateEpoch?: number): ImageConfig {
+  let history = s.history;
+  if (sourceDateEpoch !== undefined) {
+    const epoch = new Date(sourceDateEpoch * 1000).toISOString();
+    // A missing or unreadable time cannot be shown to be older, so it gets the epoch too.
+    const clamp = (t: string | undefined): string => (t !== undefined && Date.parse(t) <= sourceDateEpoch * 1000 ? t : epoch);
+    created = clamp(created);
+    history = history.map((h) => ({ ...h, created: clamp(h.created) }));
+  }
   return {
     created,
     ...(s.author !== undefined ? { author: s.author } : {}),
@@ -58,6 +72,6 @@ export function toImageConfig(s: ImageState, created: string): ImageConfig {
     ...(s.platform.variant ? { variant: s.platform.variant } : {}),
     config: s.config,
     rootfs: { type: "layers", diff_ids: s.layers.map((l) => l.diffId) },
-    history: s.history,
+    history,
   };
 }

@@ -8,6 +8,7 @@ import { createReadStream } from "node:fs";
 import path from "node:path";
 import { ensureLayerBlob } from "../build/layer-blobs.js";
 import { tagMerged } from "../export/image-index.js";
+import { clampMtimes } from "../fsutil/clamp-mtimes.js";
 import { layerTarDigest } from "../layer/digest-stream.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
@@ -24,7 +25,10 @@ export interface ImportOptions {
   readonly file: string;
   readonly name: string;
   readonly platform: Platform;
-  /** Seconds since the epoch for `created` (default: now). */
+  /**
+   * SOURCE_DATE_EPOCH, seconds: the image's `created`, and no file in the
+   * layer is newer (default: created now, file times as the tarball has them).
+   */
   readonly created?: number;
 }
 
@@ -41,6 +45,9 @@ export async function importRootfs(opts: ImportOptions): Promise<Descriptor> {
       input.once("error", (e) => reject(new KilnError("IMPORT_FAILED", `cannot read ${opts.file}: ${e.message}`)));
     });
     await extractLayer(await decompressedStream(input), path.join(prepared, "fs"));
+    // Clamped like a build step's snapshot: the same root filesystem tarred
+    // at another time on another machine imports as the same layer.
+    if (opts.created !== undefined) await clampMtimes(path.join(prepared, "fs"), opts.created);
     ({ diffId } = await layerTarDigest(path.join(prepared, "fs")));
     await snapshots.commit(prepared, { chainId: diffId, diffId, parent: null });
     layer = await ensureLayerBlob(opts.store, snapshots, { diffId, chainId: diffId });

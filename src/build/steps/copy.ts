@@ -4,7 +4,7 @@
 // and ADD unpacks local tar archives. Also: heredoc sources (`COPY <<EOF
 // /f`), --chmod (octal or symbolic), --exclude, --parents, --link (the
 // same result as a plain copy here), and ADD of http(s) URLs.
-import { lstat, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { minimatch } from "minimatch";
 import { ignoreMatcher, parseDockerignore, type IgnoreMatcher } from "../../context/dockerignore.js";
@@ -63,7 +63,9 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
     for (const [i, doc] of (instr.heredocs ?? []).entries()) {
       const content = doc.expand ? expandWord(doc.content, vars, { raw: true }) : doc.content;
       const host = path.join(scratch, String(i));
-      await writeFile(host, content, { mode: 0o644 });
+      await writeFile(host, content);
+      // Not writeFile's mode: that one passes through kiln's umask, and the layer would differ by machine.
+      await chmod(host, 0o644);
       items.push({ host, rel: "", isDir: false, name: doc.name, kind: "heredoc" });
     }
     for (const s of rawSources) {
