@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the OCI runtimes, base-image sources, the readers we check
 # our output with, qemu for foreign platforms, and a registry for tests.
-PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr docker.io buildah)
+PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr docker.io buildah mmdebstrap)
 # buildah: the frontend comparison test and the no-op rebuild benchmark.
+# mmdebstrap: the Debian base the SBOM test scans (slow tier, below).
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -75,4 +76,16 @@ if [[ ! -x $arm64_busybox ]]; then
   rm -rf "$dl" /var/cache/kiln/busybox-arm64
   mv /var/cache/kiln/busybox-arm64.tmp /var/cache/kiln/busybox-arm64
   [[ -x $arm64_busybox ]] || { echo "kiln setup: $arm64_busybox missing after extracting busybox-static:arm64" >&2; exit 1; }
+fi
+
+# A minimal Debian bookworm root filesystem for the SBOM test (its dpkg
+# database is what the scanner must list). Written under a temp name and
+# renamed, so an interrupted run leaves nothing that looks finished.
+debian_tar=/var/cache/kiln/debian-bookworm-minbase.tar
+if [[ ! -s $debian_tar ]]; then
+  echo "kiln setup: mmdebstrap bookworm minbase (downloads from deb.debian.org)" >&2
+  mkdir -p /var/cache/kiln
+  rm -f "$debian_tar.tmp.tar"
+  mmdebstrap --quiet --variant=minbase --mode=root bookworm "$debian_tar.tmp.tar" http://deb.debian.org/debian >&2
+  mv "$debian_tar.tmp.tar" "$debian_tar"
 fi
