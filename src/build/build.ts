@@ -267,7 +267,7 @@ async function finish(
   const store = opts.store;
   // The image is as old as its newest step: a fully cached rebuild
   // reproduces the config, and so the digest.
-  const config = toImageConfig(state, state.history.at(-1)?.created ?? new Date().toISOString());
+  const config = toImageConfig(state, state.history.at(-1)?.created ?? new Date().toISOString(), opts.sourceDateEpoch);
   const tags = (opts.tags ?? []).map(normalizeReference);
   // Layers are compressed only when something needs blobs: a tag in the
   // store, or an image output. `--output type=local` alone needs none.

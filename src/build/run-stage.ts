@@ -95,7 +95,8 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       // New layers carry the build's time; metadata steps the time of the
       // step before them, so a fully cached rebuild reproduces every field.
       const layerStep = isLayerInstruction(instr);
-      const created = layerStep ? env.now : (state.history.at(-1)?.created ?? env.now);
+      // With SOURCE_DATE_EPOCH every entry the build adds says the epoch.
+      const created = layerStep || env.sourceDateEpoch !== undefined ? env.now : (state.history.at(-1)?.created ?? env.now);
       const ctx = { ...stepContext(env, id, created, args), fromSource: (name: string) => env.fromSource(name, stage.index) };
       if (instr.kind === "arg") {
         declareArgs(env, args, instr.args);

@@ -194,7 +194,10 @@ class Extractor {
       const st = await lstat(this.#abs(rel)).catch(() => null);
       if (!st) {
         if (!create) throw hostile(name, `refers to "${rel}", which is not in the layer`);
+        // Explicit chmod: mkdir's mode is cut by the umask, and an implied
+        // directory must come out the same on every machine.
         await mkdir(this.#abs(rel), { mode: 0o755 });
+        await chmod(this.#abs(rel), 0o755);
       } else if (st.isSymbolicLink()) {
         throw hostile(name, `has a parent "${rel}" that is a symlink`);
       } else if (!st.isDirectory()) {
