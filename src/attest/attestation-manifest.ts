@@ -48,15 +48,18 @@ export async function putAttestationManifest(store: Store, subject: Descriptor, 
           layers,
         };
   const d = await store.writeJson(MediaType.ociManifest, manifest);
-  return attestationEntry(d, subject.digest, form === "artifact");
+  return attestationEntry(d, subject.digest);
 }
 
-export function attestationEntry(manifest: Descriptor, subject: Digest, artifact: boolean): Descriptor {
+// The entry carries no artifactType (the manifest does): tools on the
+// image-spec 1.0 structs, such as Debian's skopeo 1.9, drop unknown
+// descriptor fields when they copy an index, so they could not copy it
+// with its digest preserved.
+export function attestationEntry(manifest: Descriptor, subject: Digest): Descriptor {
   return {
     mediaType: manifest.mediaType,
     digest: manifest.digest,
     size: manifest.size,
-    ...(artifact ? { artifactType: MediaType.attestationManifest } : {}),
     platform: { ...UNKNOWN_PLATFORM },
     annotations: { [Annotation.referenceDigest]: subject, [Annotation.referenceType]: ATTESTATION_MANIFEST },
   };
