@@ -3,36 +3,21 @@
 // pointing a destination out of the rootfs.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kiln, storeWithBusybox } from "../helpers/kiln.js";
+import { describe, expect, it } from "vitest";
+import { kiln } from "../helpers/kiln.js";
+import { useWorkspace, writeContext } from "../helpers/workspace.js";
 
 describe("COPY and ADD", () => {
-  let root: string;
-  let work: string;
-  beforeAll(async () => {
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-copy-"));
-  });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
-  });
+  const ws = useWorkspace({ busybox: true, name: "copy" });
 
   /** Builds `dockerfile` over a context made of `files`; returns the rootfs dir or the CLI result on failure. */
   async function buildLocal(name: string, dockerfile: string, files: Record<string, string> = {}, prepare?: (ctx: string) => Promise<void>) {
-    const ctx = path.join(work, name, "ctx");
-    const out = path.join(work, name, "rootfs");
-    await mkdir(ctx, { recursive: true });
-    await writeFile(path.join(ctx, "Dockerfile"), dockerfile);
-    for (const [p, content] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(ctx, p)), { recursive: true });
-      await writeFile(path.join(ctx, p), content);
-    }
+    const ctx = await writeContext(path.join(ws.work, name, "ctx"), { Dockerfile: dockerfile, ...files });
+    const out = path.join(ws.work, name, "rootfs");
     await prepare?.(ctx);
-    const r = await kiln(["--root", root, "build", "--progress", "plain", "--output", `type=local,dest=${out}`, ctx]);
+    const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "--output", `type=local,dest=${out}`, ctx]);
     return { ...r, out };
   }
 
@@ -97,7 +82,7 @@ describe("COPY and ADD", () => {
   });
 
   it("an image symlink cannot send a COPY to the host", async () => {
-    const victim = path.join(work, "host-victim");
+    const victim = path.join(ws.work, "host-victim");
     await mkdir(victim);
     const r = await buildLocal(
       "img-escape",

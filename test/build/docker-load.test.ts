@@ -3,25 +3,21 @@
 // loaded image runs with docker as it runs with runc.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kiln, REPO, storeWithBusybox } from "../helpers/kiln.js";
+import { kiln, REPO } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 const DOCKER = "/usr/bin/docker"; // Debian's client, matching its dockerd
 
 describe("docker load of kiln's docker-format tar", () => {
-  let root: string;
-  let work: string;
+  const ws = useWorkspace({ busybox: true, name: "dockerd" });
   let dockerd: ChildProcess;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     if (!existsSync("/usr/sbin/dockerd") || !existsSync(DOCKER)) throw new Error("dockerd is missing: run scripts/setup.sh (apt-get install docker.io)");
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-dockerd-"));
-    const sock = path.join(work, "docker.sock");
-    dockerd = spawn("dockerd", ["--bridge=none", "--iptables=false", "--ip6tables=false", "--data-root", path.join(work, "data"), "--exec-root", path.join(work, "exec"), "--pidfile", path.join(work, "pid"), "-H", `unix://${sock}`], { stdio: "ignore" });
+    const sock = path.join(ws.work, "docker.sock");
+    dockerd = spawn("dockerd", ["--bridge=none", "--iptables=false", "--ip6tables=false", "--data-root", path.join(ws.work, "data"), "--exec-root", path.join(ws.work, "exec"), "--pidfile", path.join(ws.work, "pid"), "-H", `unix://${sock}`], { stdio: "ignore" });
     env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
     for (let i = 0; i < 100; i++) {
       try {
@@ -36,18 +32,16 @@ describe("docker load of kiln's docker-format tar", () => {
   afterAll(async () => {
     dockerd?.kill("SIGTERM");
     await new Promise((r) => dockerd?.once("exit", r) ?? r(undefined));
-    execFileSync("sh", ["-c", `grep ' ${work}' /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r umount -l`]);
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
+    execFileSync("sh", ["-c", `grep ' ${ws.work}' /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r umount -l`]);
   });
 
   it("loads with its name and config, and runs", async () => {
-    const tar = path.join(work, "hello.tar");
-    const b = await kiln(["--root", root, "build", "-q", "-t", "hello:1", "--output", `type=docker,dest=${tar}`, path.join(REPO, "examples/hello")]);
+    const tar = path.join(ws.work, "hello.tar");
+    const b = await kiln(["--root", ws.root, "build", "-q", "-t", "hello:1", "--output", `type=docker,dest=${tar}`, path.join(REPO, "examples/hello")]);
     expect(b.code).toBe(0);
     expect(execFileSync(DOCKER, ["load", "-i", tar], { env, encoding: "utf8" })).toMatch(/Loaded image: hello:1/);
     const inspect = JSON.parse(execFileSync(DOCKER, ["image", "inspect", "hello:1"], { env, encoding: "utf8" }))[0];
-    const ours = JSON.parse((await kiln(["--root", root, "inspect", "hello:1"])).stdout)[0];
+    const ours = JSON.parse((await kiln(["--root", ws.root, "inspect", "hello:1"])).stdout)[0];
     expect(inspect.Id).toBe(ours.Manifest.config.digest);
     expect(inspect.Config.User).toBe("app");
     expect(inspect.Config.Entrypoint).toEqual(["/app/greet.sh"]);

@@ -4,9 +4,10 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kiln, REPO, storeWithBusybox } from "../helpers/kiln.js";
+import { describe, expect, it } from "vitest";
+import { kiln, REPO } from "../helpers/kiln.js";
 import { hostileTar } from "../helpers/hostile-tar.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 const ERRORS = path.join(REPO, "testdata/errors");
 
@@ -18,11 +19,7 @@ async function storeState(root: string) {
 }
 
 describe("bad input", () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await storeWithBusybox();
-  });
-  afterAll(async () => rm(root, { recursive: true, force: true }));
+  const ws = useWorkspace({ busybox: true });
 
   const cases: [string, RegExp][] = [
     ["unknown-instruction", /^error: .*unknown-instruction\.Dockerfile:2: unknown instruction "RUNN".*did you mean RUN\?/m],
@@ -32,11 +29,11 @@ describe("bad input", () => {
   ];
   for (const [name, want] of cases) {
     it(`${name}: clear error, non-zero exit, store untouched`, async () => {
-      const before = await storeState(root);
-      const r = await kiln(["--root", root, "build", "--progress", "plain", "-t", `bad-${name}:1`, "-f", path.join(ERRORS, `${name}.Dockerfile`), ERRORS]);
+      const before = await storeState(ws.root);
+      const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "-t", `bad-${name}:1`, "-f", path.join(ERRORS, `${name}.Dockerfile`), ERRORS]);
       expect(r.stderr).toMatch(want);
       expect(r.code).toBe(1);
-      const after = await storeState(root);
+      const after = await storeState(ws.root);
       expect(after.index).toBe(before.index);
       expect(after.tmp).toEqual([]);
       // A failed step leaves no half-committed snapshot behind.
@@ -45,13 +42,13 @@ describe("bad input", () => {
   }
 
   it("run-fails shows the failing command's own output", async () => {
-    const r = await kiln(["--root", root, "build", "--progress", "plain", "-f", path.join(ERRORS, "run-fails.Dockerfile"), ERRORS]);
+    const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "-f", path.join(ERRORS, "run-fails.Dockerfile"), ERRORS]);
     expect(r.stderr).toMatch(/#3 [\d.]+ failing\n/);
     expect(r.stderr).toMatch(/#3 ERROR/);
   });
 
   it("no OCI runtime: says which is missing and how to install it", async () => {
-    const r = await kiln(["--root", root, "build", "--no-cache", "-f", path.join(ERRORS, "run-fails.Dockerfile"), ERRORS], { PATH: "/nonexistent" });
+    const r = await kiln(["--root", ws.root, "build", "--no-cache", "-f", path.join(ERRORS, "run-fails.Dockerfile"), ERRORS], { PATH: "/nonexistent" });
     expect(r.stderr).toMatch(/^error: .*run-fails\.Dockerfile:2: .*no OCI runtime found: "runc" is not on PATH|^error: no OCI runtime found: "runc" is not on PATH/m);
     expect(r.stderr).toMatch(/apt-get install runc/);
     expect(r.code).toBe(1);
@@ -59,14 +56,14 @@ describe("bad input", () => {
 
   it("a hostile base layer is refused on import and writes nothing outside the store", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "kiln-hostile-"));
-    const before = await storeState(root);
+    const before = await storeState(ws.root);
     const victim = path.join(dir, "victim");
     await writeFile(path.join(dir, "hostile.tar"), await hostileTar([{ name: `../../../../../../../..${victim}`, content: "pwned" }]));
-    const r = await kiln(["--root", root, "import", path.join(dir, "hostile.tar"), "evil:1"]);
+    const r = await kiln(["--root", ws.root, "import", path.join(dir, "hostile.tar"), "evil:1"]);
     expect(r.stderr).toMatch(/^error: .*(escape|outside|hostile|\.\.)/im);
     expect(r.code).toBe(1);
     await expect(readFile(victim)).rejects.toThrow(/ENOENT/);
-    const after = await storeState(root);
+    const after = await storeState(ws.root);
     expect(after.index).toBe(before.index);
     expect(after.snapshots).toEqual(before.snapshots);
     await rm(dir, { recursive: true, force: true });
@@ -76,7 +73,7 @@ describe("bad input", () => {
     const r = await kiln(["frobnicate"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown command "frobnicate"/);
-    const b = await kiln(["--root", root, "build", "--network", "bridge", "."]);
+    const b = await kiln(["--root", ws.root, "build", "--network", "bridge", "."]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--network must be none or host/);
   });

@@ -2,11 +2,11 @@
 // step and discards it; after kill -9 the next kiln command sweeps what the
 // dead process left (mounts, half-made snapshots, temp files).
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kiln, REPO, storeWithBusybox } from "../helpers/kiln.js";
+import { describe, expect, it } from "vitest";
+import { kiln, REPO } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 const BIN = path.join(REPO, "bin/kiln.js");
 
@@ -28,47 +28,39 @@ function startBuild(root: string, ctxDir: string) {
   return { child, running, exited, stderr: () => stderr };
 }
 
+const SLOW_DOCKERFILE = "FROM busybox:latest\nRUN echo data > /kept\nRUN echo started-sleeping && sleep 2 && echo never > /never\n";
+
 describe("interrupted builds", () => {
-  let root: string;
-  let ctxDir: string;
-  beforeAll(async () => {
-    root = await storeWithBusybox();
-    ctxDir = await mkdtemp(path.join(tmpdir(), "kiln-slow-"));
-    await writeFile(path.join(ctxDir, "Dockerfile"), "FROM busybox:latest\nRUN echo data > /kept\nRUN echo started-sleeping && sleep 2 && echo never > /never\n");
-  });
-  afterAll(async () => {
-    await rm(ctxDir, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
-  });
+  const ws = useWorkspace({ busybox: true, name: "slow", context: { Dockerfile: SLOW_DOCKERFILE } });
 
   it("Ctrl-C stops the step, unmounts, commits nothing and exits 130", async () => {
-    const before = await readFile(path.join(root, "index.json"), "utf8");
-    const b = startBuild(root, ctxDir);
+    const before = await readFile(path.join(ws.root, "index.json"), "utf8");
+    const b = startBuild(ws.root, ws.ctx);
     await b.running;
     b.child.kill("SIGINT");
     expect(await b.exited).toBe(130);
     expect(b.stderr()).toMatch(/build interrupted/);
-    expect(await readFile(path.join(root, "index.json"), "utf8")).toBe(before);
-    expect(await mountsUnder(root)).toEqual([]);
-    expect((await readdir(path.join(root, "snapshots"))).filter((n) => n.startsWith(".new-"))).toEqual([]);
-    expect((await readdir(path.join(root, "tmp"))).filter((n) => n !== "empty-lower")).toEqual([]);
+    expect(await readFile(path.join(ws.root, "index.json"), "utf8")).toBe(before);
+    expect(await mountsUnder(ws.root)).toEqual([]);
+    expect((await readdir(path.join(ws.root, "snapshots"))).filter((n) => n.startsWith(".new-"))).toEqual([]);
+    expect((await readdir(path.join(ws.root, "tmp"))).filter((n) => n !== "empty-lower")).toEqual([]);
   });
 
   it("after kill -9 the next kiln command sweeps the dead build's mounts and files", async () => {
-    const b = startBuild(root, ctxDir);
+    const b = startBuild(ws.root, ws.ctx);
     await b.running;
     b.child.kill("SIGKILL");
     await b.exited;
-    expect((await mountsUnder(path.join(root, "tmp"))).length).toBeGreaterThan(0);
-    const r = await kiln(["--root", root, "images"]);
+    expect((await mountsUnder(path.join(ws.root, "tmp"))).length).toBeGreaterThan(0);
+    const r = await kiln(["--root", ws.root, "images"]);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/slow/);
-    expect(await mountsUnder(path.join(root, "tmp"))).toEqual([]);
-    expect((await readdir(path.join(root, "snapshots"))).filter((n) => n.startsWith(".new-"))).toEqual([]);
-    expect((await readdir(path.join(root, "tmp"))).filter((n) => n !== "empty-lower")).toEqual([]);
+    expect(await mountsUnder(path.join(ws.root, "tmp"))).toEqual([]);
+    expect((await readdir(path.join(ws.root, "snapshots"))).filter((n) => n.startsWith(".new-"))).toEqual([]);
+    expect((await readdir(path.join(ws.root, "tmp"))).filter((n) => n !== "empty-lower")).toEqual([]);
     // The store still builds.
     await new Promise((r) => setTimeout(r, 2500)); // let the orphaned container's sleep end
-    const again = await kiln(["--root", root, "build", "-t", "slow:1", ctxDir]);
+    const again = await kiln(["--root", ws.root, "build", "-t", "slow:1", ws.ctx]);
     expect(again.code).toBe(0);
   });
 });

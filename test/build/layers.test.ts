@@ -3,40 +3,33 @@
 // umoci (not our code) unpacks it and the tree is exactly as expected; runc
 // runs the unpacked image as its USER in its WORKDIR.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kiln, REPO, storeWithBusybox } from "../helpers/kiln.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { kiln, REPO } from "../helpers/kiln.js";
 import { treeLines } from "../helpers/tree.js";
 import { validateOci, haveSchemas } from "../helpers/oci-schema.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 const CONTEXT = path.join(REPO, "testdata/layers");
 
 describe("kiln build: layers as umoci and runc see them", () => {
-  let root: string;
-  let work: string;
+  const ws = useWorkspace({ busybox: true, name: "layers" });
   let base: Map<string, string>;
   let built: Map<string, string>;
   let bundle: string;
 
   beforeAll(async () => {
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-layers-"));
-    const b = await kiln(["--root", root, "build", "--progress", "plain", "-t", "layers:1", CONTEXT]);
+    const b = await kiln(["--root", ws.root, "build", "--progress", "plain", "-t", "layers:1", CONTEXT]);
     expect(b.stderr).toMatch(/naming to docker.io\/library\/layers:1/);
     expect(b.code).toBe(0);
     const unpack = (ref: string, dir: string) =>
-      execFileSync("umoci", ["unpack", "--image", `${root}:${ref}`, dir], { stdio: "pipe" });
-    unpack("docker.io/library/busybox:latest", path.join(work, "base"));
-    bundle = path.join(work, "bundle");
+      execFileSync("umoci", ["unpack", "--image", `${ws.root}:${ref}`, dir], { stdio: "pipe" });
+    unpack("docker.io/library/busybox:latest", path.join(ws.work, "base"));
+    bundle = path.join(ws.work, "bundle");
     unpack("docker.io/library/layers:1", bundle);
-    base = await treeLines(path.join(work, "base/rootfs"));
+    base = await treeLines(path.join(ws.work, "base/rootfs"));
     built = await treeLines(path.join(bundle, "rootfs"));
-  });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
   });
 
   it("unpacks to exactly the base tree plus the Dockerfile's changes", () => {
@@ -84,10 +77,10 @@ describe("kiln build: layers as umoci and runc see them", () => {
       console.warn("../shared/conformance is absent: OCI schema checks skipped");
       ctx.skip();
     }
-    const index = JSON.parse(await readFile(path.join(root, "index.json"), "utf8"));
+    const index = JSON.parse(await readFile(path.join(ws.root, "index.json"), "utf8"));
     expect(validateOci("index", index)).toEqual([]);
     const desc = index.manifests.find((m: { annotations?: Record<string, string> }) => m.annotations?.["org.opencontainers.image.ref.name"] === "docker.io/library/layers:1");
-    const blob = (d: string) => readFile(path.join(root, "blobs/sha256", d.slice(7)), "utf8").then(JSON.parse);
+    const blob = (d: string) => readFile(path.join(ws.root, "blobs/sha256", d.slice(7)), "utf8").then(JSON.parse);
     const manifest = await blob(desc.digest);
     expect(validateOci("manifest", manifest)).toEqual([]);
     const config = await blob(manifest.config.digest);

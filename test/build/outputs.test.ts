@@ -1,45 +1,38 @@
 // Every --output kind, read back by tools we did not write.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kiln, REPO, storeWithBusybox } from "../helpers/kiln.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { kiln, REPO } from "../helpers/kiln.js";
 import { haveSchemas, validateOci } from "../helpers/oci-schema.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 const HELLO = path.join(REPO, "examples/hello");
 
 describe("kiln build --output", () => {
-  let root: string;
-  let out: string;
+  const ws = useWorkspace({ busybox: true, name: "out" });
   let storeDigest: string;
   beforeAll(async () => {
-    root = await storeWithBusybox();
-    out = await mkdtemp(path.join(tmpdir(), "kiln-out-"));
     const r = await kiln([
-      "--root", root, "build", "--progress", "plain", "-t", "hello:1",
-      "--output", `type=oci,dest=${out}/img.tar`,
-      "--output", `type=oci,dest=${out}/layout,tar=false`,
-      "--output", `type=docker,dest=${out}/docker.tar`,
-      "--output", `type=local,dest=${out}/rootfs`,
+      "--root", ws.root, "build", "--progress", "plain", "-t", "hello:1",
+      "--output", `type=oci,dest=${ws.work}/img.tar`,
+      "--output", `type=oci,dest=${ws.work}/layout,tar=false`,
+      "--output", `type=docker,dest=${ws.work}/docker.tar`,
+      "--output", `type=local,dest=${ws.work}/rootfs`,
       HELLO,
     ]);
     expect(r.stderr).toMatch(/writing image sha256:[0-9a-f]{64}/);
     expect(r.code).toBe(0);
     storeDigest = /writing image (sha256:[0-9a-f]{64})/.exec(r.stderr)![1]!;
   });
-  afterAll(async () => {
-    await rm(out, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
-  });
 
   const skopeo = (...args: string[]) => JSON.parse(execFileSync("skopeo", ["inspect", ...args], { encoding: "utf8" }));
 
   it("type=oci tar and directory are OCI layouts skopeo reads, with the store's digest", () => {
-    const fromTar = skopeo("oci-archive:" + path.join(out, "img.tar"));
-    const fromDir = skopeo(`oci:${path.join(out, "layout")}:1`);
-    const fromStore = skopeo(`oci:${root}:docker.io/library/hello:1`);
+    const fromTar = skopeo("oci-archive:" + path.join(ws.work, "img.tar"));
+    const fromDir = skopeo(`oci:${path.join(ws.work, "layout")}:1`);
+    const fromStore = skopeo(`oci:${ws.root}:docker.io/library/hello:1`);
     expect(fromTar.Digest).toBe(storeDigest);
     expect(fromDir.Digest).toBe(storeDigest);
     expect(fromStore.Digest).toBe(storeDigest);
@@ -53,7 +46,7 @@ describe("kiln build --output", () => {
       console.warn("../shared/conformance is absent: OCI schema checks skipped");
       ctx.skip();
     }
-    const dir = path.join(out, "layout");
+    const dir = path.join(ws.work, "layout");
     expect(validateOci("layout", JSON.parse(await readFile(path.join(dir, "oci-layout"), "utf8")))).toEqual([]);
     const index = JSON.parse(await readFile(path.join(dir, "index.json"), "utf8"));
     expect(validateOci("index", index)).toEqual([]);
@@ -64,27 +57,27 @@ describe("kiln build --output", () => {
   });
 
   it("type=docker has the layout docker load expects", async () => {
-    const listing = execFileSync("tar", ["-tf", path.join(out, "docker.tar")], { encoding: "utf8" }).split("\n");
+    const listing = execFileSync("tar", ["-tf", path.join(ws.work, "docker.tar")], { encoding: "utf8" }).split("\n");
     expect(listing).toContain("manifest.json");
     expect(listing).toContain("repositories");
-    const manifest = JSON.parse(execFileSync("tar", ["-xOf", path.join(out, "docker.tar"), "manifest.json"], { encoding: "utf8" }));
+    const manifest = JSON.parse(execFileSync("tar", ["-xOf", path.join(ws.work, "docker.tar"), "manifest.json"], { encoding: "utf8" }));
     expect(manifest).toHaveLength(1);
     expect(manifest[0].RepoTags).toEqual(["hello:1"]);
     for (const p of [manifest[0].Config, ...manifest[0].Layers]) expect(listing).toContain(p);
-    const viaSkopeo = skopeo("docker-archive:" + path.join(out, "docker.tar"));
+    const viaSkopeo = skopeo("docker-archive:" + path.join(ws.work, "docker.tar"));
     expect(viaSkopeo.Layers.length).toBe(manifest[0].Layers.length);
   });
 
   it("type=local is the final root filesystem as files", async () => {
-    const rootfs = path.join(out, "rootfs");
+    const rootfs = path.join(ws.work, "rootfs");
     expect(await readFile(path.join(rootfs, "app/message.txt"), "utf8")).toBe("hello from kiln\n");
     expect(existsSync(path.join(rootfs, "bin/busybox"))).toBe(true);
     expect((await readdir(rootfs)).sort()).toContain("app");
   });
 
   it("the busybox demo image runs its ENTRYPOINT + CMD as USER app under runc", async () => {
-    const bundle = path.join(out, "bundle");
-    execFileSync("umoci", ["unpack", "--image", `${root}:docker.io/library/hello:1`, bundle], { stdio: "pipe" });
+    const bundle = path.join(ws.work, "bundle");
+    execFileSync("umoci", ["unpack", "--image", `${ws.root}:docker.io/library/hello:1`, bundle], { stdio: "pipe" });
     const cfgPath = path.join(bundle, "config.json");
     const spec = JSON.parse(await readFile(cfgPath, "utf8"));
     spec.process.terminal = false;

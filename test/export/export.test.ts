@@ -1,33 +1,29 @@
 // OCI layout (dir and tar) and docker-archive exports, read back by skopeo.
 import { execFile } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import tar from "tar-stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { exportDockerArchive, exportOciLayout, type ExportImage } from "../../src/export/index.js";
 import { Annotation } from "../../src/oci/descriptor.js";
 import { Store } from "../../src/store/index.js";
 import { makeTinyImage, type TinyImage } from "../helpers/tiny-image.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 const run = promisify(execFile);
-let dir: string;
+const ws = useWorkspace({ name: "export" });
 let store: Store;
 let tiny: TinyImage;
 let image: ExportImage;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "kiln-export-"));
-  store = await Store.open(join(dir, "store"));
+  store = await Store.open(ws.root);
   tiny = await makeTinyImage(store);
   await store.tag("x:1", tiny.manifestDescriptor);
   const r = await store.resolveImage("x:1");
   image = r!;
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function tarEntries(file: string): Promise<{ name: string; mtime: number; uid: number; type: string; body: Buffer }[]> {
@@ -58,7 +54,7 @@ interface SkopeoInfo {
 
 describe("exportOciLayout", () => {
   it("writes a layout directory skopeo reads by tag", async () => {
-    const dest = join(dir, "oci-dir");
+    const dest = join(ws.work, "oci-dir");
     const res = await exportOciLayout({ store, image, dest, tar: false, name: "x:1" });
     expect(res.manifest.digest).toBe(tiny.manifestDescriptor.digest);
     const idx = JSON.parse(await readFile(join(dest, "index.json"), "utf8"));
@@ -67,13 +63,13 @@ describe("exportOciLayout", () => {
     const info = JSON.parse((await run("skopeo", ["inspect", `oci:${dest}:1`])).stdout) as SkopeoInfo;
     expect(info.Digest).toBe(tiny.manifestDescriptor.digest);
     expect(info.Layers).toEqual([tiny.layer.digest]);
-    const copy = join(dir, "copied");
+    const copy = join(ws.work, "copied");
     await run("skopeo", ["copy", `oci:${dest}:1`, `dir:${copy}`]);
     expect((await readdir(copy)).sort()).toContain(tiny.layer.digest.slice(7));
   });
 
   it("replaces an existing directory and honours refName", async () => {
-    const dest = join(dir, "oci-dir2");
+    const dest = join(ws.work, "oci-dir2");
     await exportOciLayout({ store, image, dest, tar: false });
     await writeFile(join(dest, "junk"), "x");
     await exportOciLayout({ store, image, dest, tar: false, refName: "custom" });
@@ -83,8 +79,8 @@ describe("exportOciLayout", () => {
   });
 
   it("writes a deterministic oci-archive tar", async () => {
-    const a = join(dir, "a.tar");
-    const b = join(dir, "b.tar");
+    const a = join(ws.work, "a.tar");
+    const b = join(ws.work, "b.tar");
     await exportOciLayout({ store, image, dest: a, tar: true, name: "x:1" });
     await exportOciLayout({ store, image, dest: b, tar: true, name: "x:1" });
     expect((await readFile(a)).equals(await readFile(b))).toBe(true);
@@ -100,34 +96,34 @@ describe("exportOciLayout", () => {
   });
 
   it("stamps entries with the given mtime (SOURCE_DATE_EPOCH)", async () => {
-    const t = join(dir, "epoch.tar");
+    const t = join(ws.work, "epoch.tar");
     await exportOciLayout({ store, image, dest: t, tar: true, mtime: 1_700_000_000 });
     expect((await tarEntries(t)).every((e) => e.mtime === 1_700_000_000)).toBe(true);
   });
 
   it("takes layers from getLayerBlob and rejects a wrong file", async () => {
     const seen: string[] = [];
-    const dest = join(dir, "via-getter");
+    const dest = join(ws.work, "via-getter");
     await exportOciLayout({ store, image, dest, tar: false, getLayerBlob: async (l) => (seen.push(l.digest), store.blobPath(l.digest)) });
     expect(seen).toEqual([tiny.layer.digest]);
-    const wrong = join(dir, "wrong");
+    const wrong = join(ws.work, "wrong");
     await writeFile(wrong, "short");
-    await expect(exportOciLayout({ store, image, dest: join(dir, "bad"), tar: false, getLayerBlob: async () => wrong })).rejects.toMatchObject({ code: "BLOB_SIZE_MISMATCH" });
-    expect((await readdir(dir)).filter((n) => n.includes("kiln-tmp") || n === "bad")).toEqual([]);
+    await expect(exportOciLayout({ store, image, dest: join(ws.work, "bad"), tar: false, getLayerBlob: async () => wrong })).rejects.toMatchObject({ code: "BLOB_SIZE_MISMATCH" });
+    expect((await readdir(ws.work)).filter((n) => n.includes("kiln-tmp") || n === "bad")).toEqual([]);
   });
 });
 
 describe("exportDockerArchive", () => {
   it("streams to a Writable and creates missing parent folders for files", async () => {
-    const viaStream = join(dir, "stream.tar");
+    const viaStream = join(ws.work, "stream.tar");
     await exportDockerArchive({ store, image, dest: createWriteStream(viaStream), repoTags: ["x:1"] });
-    const viaFile = join(dir, "deep", "er", "file.tar");
+    const viaFile = join(ws.work, "deep", "er", "file.tar");
     await exportDockerArchive({ store, image, dest: viaFile, repoTags: ["x:1"] });
     expect((await readFile(viaStream)).equals(await readFile(viaFile))).toBe(true);
   });
 
   it("writes a docker load tar with manifest.json, repositories and an OCI layout", async () => {
-    const dest = join(dir, "docker.tar");
+    const dest = join(ws.work, "docker.tar");
     await exportDockerArchive({ store, image, dest, repoTags: ["x:1", "127.0.0.1:5000/team/x:2"] });
     const entries = await tarEntries(dest);
     const byName = new Map(entries.map((e) => [e.name, e]));
@@ -151,7 +147,7 @@ describe("exportDockerArchive", () => {
     const cfg = JSON.parse((await run("skopeo", ["inspect", "--config", `docker-archive:${dest}`])).stdout);
     expect(cfg.rootfs.diff_ids).toEqual(tiny.config.rootfs.diff_ids);
     // skopeo reads the gzip layer and finds the diff_id the config promises.
-    await run("skopeo", ["copy", `docker-archive:${dest}`, `oci:${join(dir, "from-docker")}:x`]);
+    await run("skopeo", ["copy", `docker-archive:${dest}`, `oci:${join(ws.work, "from-docker")}:x`]);
     // The OCI half of the same tar is readable too.
     expect(JSON.parse((await run("skopeo", ["inspect", `oci-archive:${dest}:1`])).stdout).Digest).toBe(tiny.manifestDescriptor.digest);
   });

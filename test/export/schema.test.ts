@@ -1,27 +1,23 @@
 // Everything kiln writes as OCI JSON passes the image-spec's own schemas
 // (from ../shared/conformance; skipped with a message when it is absent).
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { exportOciLayout } from "../../src/export/index.js";
 import type { ImageManifest } from "../../src/oci/manifest.js";
 import { Store } from "../../src/store/index.js";
 import { conformanceDir, haveSchemas, type OciKind, validateOci } from "../helpers/oci-schema.js";
 import { makeTinyImage } from "../helpers/tiny-image.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 if (!haveSchemas) console.warn(`[kiln] OCI schema tests skipped: ${conformanceDir} is absent`);
 const suite = haveSchemas ? describe : describe.skip;
 
 suite("OCI schemas", () => {
-  let dir: string;
+  const ws = useWorkspace({ name: "schema" });
   let store: Store;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "kiln-schema-"));
-    store = await Store.open(join(dir, "store"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    store = await Store.open(ws.root);
   });
 
   it("the validator agrees with the spec's own test cases", async () => {
@@ -63,7 +59,7 @@ suite("OCI schemas", () => {
   it("exported layout files are valid", async () => {
     const img = await makeTinyImage(store, { label: "exported" });
     const image = (await store.resolveImage(img.manifestDescriptor.digest))!;
-    const dest = join(dir, "out");
+    const dest = join(ws.work, "out");
     await exportOciLayout({ store, image, dest, tar: false, name: "x:1" });
     expect(validateOci("index", await readFile(join(dest, "index.json")))).toEqual([]);
     expect(validateOci("layout", await readFile(join(dest, "oci-layout")))).toEqual([]);

@@ -1,13 +1,13 @@
 // HEALTHCHECK, ONBUILD and MAINTAINER into the image config as docker
 // writes them. The end-to-end cases need the three handlers wired into
 // applyInstruction (and ONBUILD triggers run after FROM).
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseGoDuration } from "../../src/build/steps/healthcheck.js";
 import { onbuildTriggers } from "../../src/build/steps/onbuild.js";
-import { kiln, storeWithBusybox } from "../helpers/kiln.js";
+import { kiln } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { buildIn, ociConfig } from "./helpers.js";
 
 describe("Go durations", () => {
@@ -41,19 +41,10 @@ describe("onbuildTriggers", () => {
 });
 
 describe("HEALTHCHECK, ONBUILD, MAINTAINER (needs the applyInstruction wiring)", () => {
-  let root: string;
-  let work: string;
-  beforeAll(async () => {
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-config-"));
-  });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
-  });
+  const ws = useWorkspace({ busybox: true, name: "config" });
 
   it("HEALTHCHECK with every option; shell and exec forms; NONE", async () => {
-    const a = await buildIn(root, work, "hc", [
+    const a = await buildIn(ws.root, ws.work, "hc", [
       "FROM busybox:latest",
       "HEALTHCHECK --interval=1m30s --timeout=3s --start-period=10s --start-interval=500ms --retries=4 CMD wget -q -O- http://localhost/ || exit 1",
     ].join("\n"));
@@ -66,14 +57,14 @@ describe("HEALTHCHECK, ONBUILD, MAINTAINER (needs the applyInstruction wiring)",
       StartInterval: 500e6,
       Retries: 4,
     });
-    const b = await buildIn(root, work, "hc2", ["FROM busybox:latest", 'HEALTHCHECK CMD ["/bin/true"]', "HEALTHCHECK NONE"].join("\n"));
+    const b = await buildIn(ws.root, ws.work, "hc2", ["FROM busybox:latest", 'HEALTHCHECK CMD ["/bin/true"]', "HEALTHCHECK NONE"].join("\n"));
     expect((await ociConfig(b.oci)).config.Healthcheck).toEqual({ Test: ["NONE"] });
-    const c = await buildIn(root, work, "hc3", ["FROM busybox:latest", 'HEALTHCHECK --interval=5s CMD ["/bin/true", "x"]'].join("\n"));
+    const c = await buildIn(ws.root, ws.work, "hc3", ["FROM busybox:latest", 'HEALTHCHECK --interval=5s CMD ["/bin/true", "x"]'].join("\n"));
     expect((await ociConfig(c.oci)).config.Healthcheck).toEqual({ Test: ["CMD", "/bin/true", "x"], Interval: 5e9 });
   });
 
   it("MAINTAINER sets the image author", async () => {
-    const r = await buildIn(root, work, "maint", ["FROM busybox:latest", "MAINTAINER Jane Doe <jane@example.com>"].join("\n"));
+    const r = await buildIn(ws.root, ws.work, "maint", ["FROM busybox:latest", "MAINTAINER Jane Doe <jane@example.com>"].join("\n"));
     expect(r.stderr).not.toMatch(/error/i);
     const cfg = await ociConfig(r.oci);
     expect(cfg.author).toBe("Jane Doe <jane@example.com>");
@@ -81,20 +72,20 @@ describe("HEALTHCHECK, ONBUILD, MAINTAINER (needs the applyInstruction wiring)",
   });
 
   it("ONBUILD is stored; a child build runs the triggers after FROM and does not inherit them", async () => {
-    const parent = await buildIn(root, work, "parent", [
+    const parent = await buildIn(ws.root, ws.work, "parent", [
       "FROM busybox:latest",
       "ONBUILD COPY marker.txt /from-trigger.txt",
       "ONBUILD RUN echo ran > /trigger-ran",
     ].join("\n"), {}, ["-t", "parent:1"]);
     expect(parent.stderr).not.toMatch(/error/i);
     expect((await ociConfig(parent.oci)).config.OnBuild).toEqual(["COPY marker.txt /from-trigger.txt", "RUN echo ran > /trigger-ran"]);
-    const child = await buildIn(root, work, "child", ["FROM parent:1", "RUN cat /trigger-ran > /seen"].join("\n"), { "marker.txt": "M" });
+    const child = await buildIn(ws.root, ws.work, "child", ["FROM parent:1", "RUN cat /trigger-ran > /seen"].join("\n"), { "marker.txt": "M" });
     expect(child.stderr).not.toMatch(/error/i);
     expect(await readFile(path.join(child.out, "from-trigger.txt"), "utf8")).toBe("M");
     expect(await readFile(path.join(child.out, "seen"), "utf8")).toBe("ran\n");
     expect((await ociConfig(child.oci)).config.OnBuild ?? null).toBeNull();
     // A failing trigger is reported at the FROM line that brought it in.
-    const broken = await buildIn(root, work, "child2", ["FROM parent:1"].join("\n"));
+    const broken = await buildIn(ws.root, ws.work, "child2", ["FROM parent:1"].join("\n"));
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/Dockerfile:1/);
     expect(broken.stderr).toMatch(/marker\.txt/);

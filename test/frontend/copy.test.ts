@@ -3,15 +3,14 @@
 // 127.0.0.1) with --checksum and Last-Modified.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseChmodSpec } from "../../src/fsutil/chmod-spec.js";
-import { storeWithBusybox } from "../helpers/kiln.js";
 import { buildIn, listTree } from "./helpers.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 const mode = async (p: string) => ((await stat(p)).mode & 0o7777).toString(8);
 
@@ -34,16 +33,13 @@ describe("symbolic --chmod", () => {
 });
 
 describe("COPY and ADD features", () => {
-  let root: string;
-  let work: string;
+  const ws = useWorkspace({ busybox: true, name: "copyf" });
   let server: Server;
   let base: string;
   const payload = "downloaded bytes\n";
   const payloadSum = `sha256:${createHash("sha256").update(payload).digest("hex")}`;
   const lastModified = new Date("2021-03-04T05:06:07Z");
   beforeAll(async () => {
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-copyf-"));
     server = createServer((req, res) => {
       if (req.url === "/files/tool.sh") {
         res.writeHead(200, { "content-type": "application/octet-stream", "last-modified": lastModified.toUTCString() });
@@ -61,10 +57,8 @@ describe("COPY and ADD features", () => {
   });
   afterAll(async () => {
     server.close();
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
   });
-  const build = (name: string, df: string, files: Record<string, string> = {}) => buildIn(root, work, name, df, files);
+  const build = (name: string, df: string, files: Record<string, string> = {}) => buildIn(ws.root, ws.work, name, df, files);
 
   it("COPY heredocs: one file per heredoc, expansion unless quoted, <<- strips tabs, --chmod honoured", async () => {
     const df = [

@@ -1,9 +1,10 @@
 // Shared by the frontend tests: build a Dockerfile over a small context
 // with the real CLI, into a local rootfs and/or an OCI layout.
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { kiln, type CliResult } from "../helpers/kiln.js";
+import { writeContext } from "../helpers/workspace.js";
 
 export interface Built extends CliResult {
   readonly out: string;
@@ -20,15 +21,9 @@ export async function buildIn(
   extraArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<Built> {
-  const ctx = path.join(work, name, "ctx");
+  const ctx = await writeContext(path.join(work, name, "ctx"), { Dockerfile: dockerfile, ...files });
   const out = path.join(work, name, "rootfs");
   const oci = path.join(work, name, "oci");
-  await mkdir(ctx, { recursive: true });
-  await writeFile(path.join(ctx, "Dockerfile"), dockerfile);
-  for (const [p, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(ctx, p)), { recursive: true });
-    await writeFile(path.join(ctx, p), content);
-  }
   const r = await kiln(
     ["--root", root, "build", "--progress", "plain", "--output", `type=local,dest=${out}`, "--output", `type=oci,dest=${oci},tar=false`, ...extraArgs, ctx],
     env,

@@ -1,26 +1,17 @@
 // RUN heredocs (BuildKit semantics), --mount=bind|cache|tmpfs|secret and
 // --network, built end to end with runc over overlayfs.
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kiln, storeWithBusybox } from "../helpers/kiln.js";
+import { describe, expect, it } from "vitest";
+import { kiln } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { allLayerBytes, buildIn, ociConfig } from "./helpers.js";
 
 describe("RUN", () => {
-  let root: string;
-  let work: string;
-  beforeAll(async () => {
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-run-"));
-  });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
-  });
+  const ws = useWorkspace({ busybox: true, name: "run" });
   const build = (name: string, df: string, files: Record<string, string> = {}, extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
-    buildIn(root, work, name, df, files, extra, env);
+    buildIn(ws.root, ws.work, name, df, files, extra, env);
 
   it("heredocs: a body run by the shell, a #! script, a command with a heredoc, <<- and a quoted delimiter", async () => {
     const df = [
@@ -105,7 +96,7 @@ describe("RUN", () => {
   });
 
   it("--mount=type=secret from a file and from an env var; never in a layer, the config, or the log", async () => {
-    const secretFile = path.join(work, "token.txt");
+    const secretFile = path.join(ws.work, "token.txt");
     await writeFile(secretFile, "s3cr3t-FILE-value");
     const df = [
       "FROM busybox:latest",

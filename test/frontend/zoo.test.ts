@@ -4,21 +4,20 @@
 // for HEALTHCHECK/ONBUILD/MAINTAINER and --secret.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, cp, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, cp, lstat, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO, kiln, storeWithBusybox } from "../helpers/kiln.js";
+import { REPO, kiln } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { allLayerBytes, listTree, ociConfig } from "./helpers.js";
 
 const ASSET = "remote asset\n";
 const TOKEN = "zoo-token-value-42";
 
 describe("syntax zoo", () => {
-  let root: string;
-  let work: string;
+  const ws = useWorkspace({ busybox: true, name: "zoo" });
   let server: Server;
   let result: { code: number; stdout: string; stderr: string };
   let out: string;
@@ -26,8 +25,6 @@ describe("syntax zoo", () => {
   let config: Record<string, any>;
 
   beforeAll(async () => {
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-zoo-"));
     server = createServer((req, res) => {
       if (req.url === "/asset.txt") {
         res.writeHead(200, { "last-modified": new Date("2020-01-02T03:04:05Z").toUTCString() });
@@ -40,7 +37,7 @@ describe("syntax zoo", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/asset.txt`;
     // A copy of the context with fixed modes, whatever umask checked it out.
-    const ctx = path.join(work, "ctx");
+    const ctx = ws.ctx;
     await cp(path.join(REPO, "testdata/zoo"), ctx, { recursive: true });
     const fix = async (d: string): Promise<void> => {
       await chmod(d, 0o755);
@@ -50,12 +47,12 @@ describe("syntax zoo", () => {
       }
     };
     await fix(ctx);
-    const secret = path.join(work, "token");
+    const secret = path.join(ws.work, "token");
     await writeFile(secret, TOKEN);
-    out = path.join(work, "rootfs");
-    oci = path.join(work, "oci");
+    out = path.join(ws.work, "rootfs");
+    oci = path.join(ws.work, "oci");
     result = await kiln([
-      "--root", root, "build", "--progress", "plain",
+      "--root", ws.root, "build", "--progress", "plain",
       "--build-arg", `ASSET_URL=${url}`,
       "--build-arg", `ASSET_SUM=sha256:${createHash("sha256").update(ASSET).digest("hex")}`,
       "--secret", `id=zoo_token,src=${secret}`,
@@ -67,8 +64,6 @@ describe("syntax zoo", () => {
   }, 120_000);
   afterAll(async () => {
     server.close();
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
   });
 
   it("builds", () => {
@@ -151,7 +146,7 @@ describe("syntax zoo", () => {
   });
 
   it("kiln build --check on the zoo: only the rules it does not skip", async () => {
-    const r = await kiln(["--root", root, "build", "--check", path.join(REPO, "testdata/zoo")]);
+    const r = await kiln(["--root", ws.root, "build", "--check", path.join(REPO, "testdata/zoo")]);
     expect(r.code).toBe(0);
     const rules = [...r.stderr.matchAll(/^WARNING: (\w+)/gm)].map((m) => m[1]);
     expect(rules).toEqual(["WorkdirRelativePath"]);

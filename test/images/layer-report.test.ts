@@ -1,27 +1,24 @@
 // The wasted-bytes report of a real build whose later RUN deletes a large
 // file an earlier RUN made: the 3 MiB counts as wasted against the RUN that
 // made it, and the hint names both steps.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { formatLayerReport, layerReport } from "../../src/cli/layer-report.js";
 import { formatBytes } from "../../src/cli/format.js";
 import { Store } from "../../src/store/store.js";
-import { kiln, storeWithBusybox } from "../helpers/kiln.js";
+import { kiln } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { run } from "./helpers.js";
 
 const BIG = 3 * 1024 * 1024;
 
 describe("layer report: bytes added and wasted per layer", () => {
-  let root: string;
-  let ctx: string;
+  const ws = useWorkspace({ busybox: true, name: "wasted" });
 
   beforeAll(async () => {
-    root = await storeWithBusybox();
-    ctx = await mkdtemp(path.join(tmpdir(), "kiln-wasted-"));
     await writeFile(
-      path.join(ctx, "Dockerfile"),
+      path.join(ws.ctx, "Dockerfile"),
       [
         "FROM busybox",
         "RUN dd if=/dev/zero of=/big.bin bs=1024 count=3072 2>/dev/null && mkdir -p /opt/tmp && echo keep > /opt/keep && echo t > /opt/tmp/a",
@@ -31,16 +28,12 @@ describe("layer report: bytes added and wasted per layer", () => {
         "",
       ].join("\n"),
     );
-    const b = await kiln(["--root", root, "build", "--progress", "plain", "-t", "wasted:1", ctx]);
+    const b = await kiln(["--root", ws.root, "build", "--progress", "plain", "-t", "wasted:1", ws.ctx]);
     if (b.code !== 0) throw new Error(b.stderr);
-  });
-  afterAll(async () => {
-    await rm(ctx, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
   });
 
   it("attributes deleted and overwritten bytes to the layer that added them", async () => {
-    const store = await Store.open(root);
+    const store = await Store.open(ws.root);
     const img = (await store.resolveImage("wasted:1"))!;
     const r = await layerReport(store, img);
     expect(r.layers).toHaveLength(4);
@@ -58,7 +51,7 @@ describe("layer report: bytes added and wasted per layer", () => {
   });
 
   it("kiln history --wasted shows the WASTED column and the hint", async () => {
-    const h = await run(root, "history", ["--wasted", "wasted:1"]);
+    const h = await run(ws.root, "history", ["--wasted", "wasted:1"]);
     expect(h.code).toBe(0);
     const lines = h.stdout.split("\n");
     expect(lines[0]).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+WASTED\s+COMMENT$/);

@@ -7,37 +7,30 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import tar from "tar-stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Store } from "../../src/store/store.js";
-import { storeWithBusybox } from "../helpers/kiln.js";
 import { makeLayerTar, makeTinyImage } from "../helpers/tiny-image.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { run } from "./helpers.js";
 
 const skopeo = (...args: string[]) => execFileSync("skopeo", ["--insecure-policy", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
 describe("kiln save / load", () => {
-  let root: string;
-  let work: string;
+  const ws = useWorkspace({ busybox: true, name: "saveload" });
   let busyboxId: string;
   let tinyId: string;
 
   beforeAll(async () => {
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-saveload-"));
-    const store = await Store.open(root);
+    const store = await Store.open(ws.root);
     busyboxId = (await store.resolveImage("busybox"))!.manifestDescriptor.digest;
     const tiny = await makeTinyImage(store);
     await store.tag("tiny:1", tiny.manifestDescriptor);
     tinyId = tiny.manifestDescriptor.digest;
   });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
-  });
 
   it("saves several images as a docker tar that skopeo reads, and loads it into another store", async () => {
-    const out = path.join(work, "both.tar");
-    const s = await run(root, "save", ["-o", out, "busybox", "tiny:1", tinyId.slice(7, 19)]);
+    const out = path.join(ws.work, "both.tar");
+    const s = await run(ws.root, "save", ["-o", out, "busybox", "tiny:1", tinyId.slice(7, 19)]);
     expect(s).toMatchObject({ code: 0, stderr: "" });
     const inspected = JSON.parse(skopeo("inspect", `docker-archive:${out}:tiny:1`)) as { Layers: string[] };
     expect(inspected.Layers).toHaveLength(1);
@@ -56,8 +49,8 @@ describe("kiln save / load", () => {
   });
 
   it("saves an OCI tar that skopeo reads; load keeps the name", async () => {
-    const out = path.join(work, "tiny-oci.tar");
-    expect((await run(root, "save", ["--format", "oci", "-o", out, "tiny:1"])).code).toBe(0);
+    const out = path.join(ws.work, "tiny-oci.tar");
+    expect((await run(ws.root, "save", ["--format", "oci", "-o", out, "tiny:1"])).code).toBe(0);
     const inspected = JSON.parse(skopeo("inspect", `oci-archive:${out}`)) as { Digest: string };
     expect(inspected.Digest).toBe(tinyId);
     const other = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
@@ -69,10 +62,10 @@ describe("kiln save / load", () => {
   });
 
   it("loads what skopeo writes: a classic docker-archive and an oci-archive", async () => {
-    const classic = path.join(work, "skopeo-docker.tar");
-    const oci = path.join(work, "skopeo-oci.tar");
-    skopeo("copy", `oci:${root}:docker.io/library/busybox:latest`, `docker-archive:${classic}:example.com/bb:classic`);
-    skopeo("copy", `oci:${root}:docker.io/library/busybox:latest`, `oci-archive:${oci}:example.com/bb:oci`);
+    const classic = path.join(ws.work, "skopeo-docker.tar");
+    const oci = path.join(ws.work, "skopeo-oci.tar");
+    skopeo("copy", `oci:${ws.root}:docker.io/library/busybox:latest`, `docker-archive:${classic}:example.com/bb:classic`);
+    skopeo("copy", `oci:${ws.root}:docker.io/library/busybox:latest`, `oci-archive:${oci}:example.com/bb:oci`);
     const other = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
     try {
       expect((await run(other, "load", ["-i", classic])).stdout).toBe("Loaded image: example.com/bb:classic\n");
@@ -105,7 +98,7 @@ describe("kiln save / load", () => {
     pack.entry({ name: "manifest.json" }, JSON.stringify([{ Config: "cfg.json", RepoTags: ["evil:1"], Layers: ["l1/layer.tar"] }]));
     pack.finalize();
     await done;
-    const file = path.join(work, "evil.tar");
+    const file = path.join(ws.work, "evil.tar");
     await writeFile(file, Buffer.concat(chunks));
     const other = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
     try {
@@ -127,15 +120,15 @@ describe("kiln save / load", () => {
     pack.entry({ name: "index.json" }, JSON.stringify({ schemaVersion: 2, manifests: [] }));
     pack.finalize();
     await done;
-    const file = path.join(work, "bad-blob.tar");
+    const file = path.join(ws.work, "bad-blob.tar");
     await writeFile(file, Buffer.concat(chunks));
-    const r = await run(root, "load", ["-i", file]);
+    const r = await run(ws.root, "load", ["-i", file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/does not match sha256:0000/);
   });
 
   it("save needs -o and an existing image", async () => {
-    expect((await run(root, "save", ["tiny:1"])).code).toBe(2);
-    expect((await run(root, "save", ["-o", path.join(work, "x.tar"), "nope:1"])).code).toBe(1);
+    expect((await run(ws.root, "save", ["tiny:1"])).code).toBe(2);
+    expect((await run(ws.root, "save", ["-o", path.join(ws.work, "x.tar"), "nope:1"])).code).toBe(1);
   });
 });

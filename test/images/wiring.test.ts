@@ -4,52 +4,40 @@
 // buildCommand). The live display is checked for real: the compiled CLI runs
 // under `script`, which gives it a pseudo-terminal, so --progress auto picks tty.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kiln, REPO, storeWithBusybox } from "../helpers/kiln.js";
+import { describe, expect, it } from "vitest";
+import { kiln, REPO } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
+
+const DOCKERFILE = "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1024 count=2048 2>/dev/null\nRUN rm /big\nRUN echo one; sleep 0.3; echo two\n";
 
 describe("kiln CLI wiring for issue 8", () => {
-  let root: string;
-  let ctx: string;
-  let work: string;
-
-  beforeAll(async () => {
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-wiring-"));
-    ctx = path.join(work, "ctx");
-    execFileSync("mkdir", ["-p", ctx]);
-    await writeFile(path.join(ctx, "Dockerfile"), "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1024 count=2048 2>/dev/null\nRUN rm /big\nRUN echo one; sleep 0.3; echo two\n");
-  });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(root, { recursive: true, force: true });
-  });
+  const ws = useWorkspace({ busybox: true, name: "wiring", context: { Dockerfile: DOCKERFILE } });
 
   it("every image command is dispatched and has --help with examples", async () => {
     for (const cmd of ["images", "inspect", "history", "tag", "rmi", "image", "du", "save", "load"]) {
-      const h = await kiln(["--root", root, cmd, "--help"]);
+      const h = await kiln(["--root", ws.root, cmd, "--help"]);
       expect(h.code, cmd).toBe(0);
       expect(h.stdout, cmd).toMatch(new RegExp(`^Usage: kiln ${cmd}`));
     }
-    expect((await kiln(["--root", root, "images", "--help"])).stdout).toMatch(/Examples:/);
-    expect((await kiln(["--root", root, "tag", "busybox", "bb:1"])).code).toBe(0);
-    expect((await kiln(["--root", root, "images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout).toBe("bb:1\nbusybox:latest\n");
-    expect((await kiln(["--root", root, "inspect", "--format", "{{index .RepoTags 0}}", "bb:1"])).stdout).toMatch(/^(bb:1|busybox:latest)\n$/);
-    expect((await kiln(["--root", root, "rmi", "bb:1"])).stdout).toBe("Untagged: bb:1\n");
-    expect((await kiln(["--root", root, "history", "-q", "busybox"])).code).toBe(0);
-    expect((await kiln(["--root", root, "du"])).stdout).toMatch(/^TYPE/);
-    expect((await kiln(["--root", root, "image", "prune"])).stdout).toMatch(/Total reclaimed space/);
-    const tar = path.join(work, "bb.tar");
-    expect((await kiln(["--root", root, "save", "-o", tar, "busybox"])).code).toBe(0);
-    expect((await kiln(["--root", root, "load", "-i", tar])).stdout).toBe("Loaded image: busybox:latest\n");
+    expect((await kiln(["--root", ws.root, "images", "--help"])).stdout).toMatch(/Examples:/);
+    expect((await kiln(["--root", ws.root, "tag", "busybox", "bb:1"])).code).toBe(0);
+    expect((await kiln(["--root", ws.root, "images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout).toBe("bb:1\nbusybox:latest\n");
+    expect((await kiln(["--root", ws.root, "inspect", "--format", "{{index .RepoTags 0}}", "bb:1"])).stdout).toMatch(/^(bb:1|busybox:latest)\n$/);
+    expect((await kiln(["--root", ws.root, "rmi", "bb:1"])).stdout).toBe("Untagged: bb:1\n");
+    expect((await kiln(["--root", ws.root, "history", "-q", "busybox"])).code).toBe(0);
+    expect((await kiln(["--root", ws.root, "du"])).stdout).toMatch(/^TYPE/);
+    expect((await kiln(["--root", ws.root, "image", "prune"])).stdout).toMatch(/Total reclaimed space/);
+    const tar = path.join(ws.work, "bb.tar");
+    expect((await kiln(["--root", ws.root, "save", "-o", tar, "busybox"])).code).toBe(0);
+    expect((await kiln(["--root", ws.root, "load", "-i", tar])).stdout).toBe("Loaded image: busybox:latest\n");
   });
 
   it("build --progress rawjson writes one JSON event per line; --iidfile and --metadata-file", async () => {
-    const iid = path.join(work, "iid");
-    const meta = path.join(work, "meta.json");
-    const r = await kiln(["--root", root, "build", "--progress", "rawjson", "--iidfile", iid, "--metadata-file", meta, "-t", "w:1", ctx]);
+    const iid = path.join(ws.work, "iid");
+    const meta = path.join(ws.work, "meta.json");
+    const r = await kiln(["--root", ws.root, "build", "--progress", "rawjson", "--iidfile", iid, "--metadata-file", meta, "-t", "w:1", ws.ctx]);
     expect(r.code, r.stderr).toBe(0);
     const events = r.stderr
       .split("\n")
@@ -73,14 +61,14 @@ describe("kiln CLI wiring for issue 8", () => {
   });
 
   it("a build that ran steps ends with the layer report", async () => {
-    const r = await kiln(["--root", root, "build", "--progress", "plain", "--no-cache", "-t", "w:1", ctx]);
+    const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "--no-cache", "-t", "w:1", ws.ctx]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^image: 4 layers, [\d.]+MB, [\d.]+MB wasted \(overwritten or deleted by later layers\)$/m);
     expect(r.stderr).toMatch(/^hint: [\d.]+MB wasted: layer 2 \(RUN dd if=\/dev\/zero of=\/big bs=1024 cou…\) adds \/big that layer 3 \(RUN rm \/big\) deletes or overwrites/m);
   });
 
   it("plain output of a cached rebuild is stable for CI logs", async () => {
-    const r = await kiln(["--root", root, "build", "--progress", "plain", "-t", "w:1", ctx]);
+    const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "-t", "w:1", ws.ctx]);
     expect(r.code, r.stderr).toBe(0);
     const golden = r.stderr.replace(/sha256:[0-9a-f]{64}/g, "sha256:…").replace(/\d+\.\d+(MB|kB)/g, "N$1");
     expect(golden).toBe(
@@ -103,11 +91,11 @@ describe("kiln CLI wiring for issue 8", () => {
 
   it("--progress auto draws the live display on a pseudo-terminal", async () => {
     // Compile the CLI as it ships (bin/kiln.js runs dist/) into a scratch dir.
-    const dist = path.join(work, "dist");
+    const dist = path.join(ws.work, "dist");
     execFileSync("npx", ["tsc", "-p", REPO, "--outDir", dist], { stdio: "pipe" });
-    await symlink(path.join(REPO, "node_modules"), path.join(work, "node_modules"));
-    await writeFile(path.join(work, "kiln.mjs"), `import { main } from "./dist/cli/main.js";\nprocess.exitCode = await main(process.argv.slice(2));\n`);
-    const cmd = `stty cols 100; node ${path.join(work, "kiln.mjs")} --root ${root} build --no-cache -t w:2 ${ctx}`;
+    await symlink(path.join(REPO, "node_modules"), path.join(ws.work, "node_modules"));
+    await writeFile(path.join(ws.work, "kiln.mjs"), `import { main } from "./dist/cli/main.js";\nprocess.exitCode = await main(process.argv.slice(2));\n`);
+    const cmd = `stty cols 100; node ${path.join(ws.work, "kiln.mjs")} --root ${ws.root} build --no-cache -t w:2 ${ws.ctx}`;
     const out = execFileSync("script", ["-qec", cmd, "/dev/null"], { encoding: "utf8", env: { ...process.env, PATH: process.env.PATH } });
     expect(out).toContain("\x1b[J"); // redrawn in place
     expect(out).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] #4 \[4\/4\] RUN echo one; sleep 0\.3; echo two +\d\.\ds/);

@@ -1,20 +1,16 @@
 // The library API a Node user imports: build() with typed options and
 // progress events, against the same store the CLI uses.
-import { rm } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { build, Store, type BuildEvent } from "../../src/index.js";
-import { REPO, storeWithBusybox } from "../helpers/kiln.js";
+import { REPO } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 describe("library API", () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await storeWithBusybox();
-  });
-  afterAll(async () => rm(root, { recursive: true, force: true }));
+  const ws = useWorkspace({ busybox: true });
 
   it("build() returns the manifest and reports progress as events", async () => {
-    const store = await Store.open(root);
+    const store = await Store.open(ws.root);
     const events: BuildEvent[] = [];
     const r = await build({ store, contextDir: path.join(REPO, "examples/hello"), tags: ["api:1"], onEvent: (e) => events.push(e) });
     expect(r.manifest?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);

@@ -3,7 +3,7 @@
 // platform and the fix. And a build for such a platform stops at its first
 // RUN with that error.
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,8 @@ import { BINFMT_DIR, emulationStatus, ensureEmulation, isNative } from "../../sr
 import { parsePlatform } from "../../src/oci/platform.js";
 import { Store } from "../../src/store/store.js";
 import { kiln } from "../helpers/kiln.js";
-import { AMD64, ARM64, busyboxTarballs, requireArm64Emulation } from "./prerequisites.js";
+import { useWorkspace } from "../helpers/workspace.js";
+import { AMD64, ARM64, requireArm64Emulation, useArm64Busybox } from "./prerequisites.js";
 
 /** A platform this machine has no emulator for (s390x unless someone registered it). */
 function unregistered(): { platform: string; qemu: string } {
@@ -70,29 +71,17 @@ describe("emulation checks", () => {
 });
 
 describe("a build for a platform without an emulator", () => {
-  let root: string;
-  let work: string;
-  let bb: Awaited<ReturnType<typeof busyboxTarballs>>;
-  beforeAll(async () => {
-    await requireArm64Emulation();
-    bb = await busyboxTarballs();
-    root = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
-    work = await mkdtemp(path.join(tmpdir(), "kiln-emu-"));
-    await mkdir(work, { recursive: true });
-    await writeFile(path.join(work, "Dockerfile"), "FROM busybox:latest\nRUN echo ran > /ran\n");
-  });
-  afterAll(async () => {
-    for (const d of [root, work, bb?.dir]) if (d) await rm(d, { recursive: true, force: true });
-  });
+  const ws = useWorkspace({ name: "emu", context: { Dockerfile: "FROM busybox:latest\nRUN echo ran > /ran\n" } });
+  const bb = useArm64Busybox();
 
   it("stops at its first RUN with the clear error (checked before running, even if the binary would run)", async () => {
     const { platform, qemu } = unregistered();
     // The host's busybox labelled as the foreign platform: without the check
     // the RUN would just run natively, so only the check can stop it.
-    const r = await kiln(["--root", root, "import", "--platform", platform, bb.amd64, "busybox:latest"]);
+    const r = await kiln(["--root", ws.root, "import", "--platform", platform, bb.amd64, "busybox:latest"]);
     expect(r.code).toBe(0);
-    const store = await Store.open(root);
-    await expect(buildPlatforms({ store, contextDir: work, platforms: [parsePlatform(platform)], tags: ["emu:1"] })).rejects.toMatchObject({
+    const store = await Store.open(ws.root);
+    await expect(buildPlatforms({ store, contextDir: ws.ctx, platforms: [parsePlatform(platform)], tags: ["emu:1"] })).rejects.toMatchObject({
       code: "EMULATOR_MISSING",
       message: expect.stringContaining(platform),
       hint: expect.stringContaining(`update-binfmts --enable qemu-${qemu}`),

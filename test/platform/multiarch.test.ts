@@ -3,10 +3,9 @@
 // skopeo; the arm64 image, unpacked by umoci and run by runc under qemu,
 // prints aarch64; the $BUILDPLATFORM stage ran once and was reused.
 import { execFileSync } from "node:child_process";
-import { readFile, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { build } from "../../src/build/build.js";
 import { buildPlatforms, type MultiPlatformResult } from "../../src/build/build-platforms.js";
 import { indexCommand } from "../../src/cli/index-commands.js";
@@ -15,51 +14,40 @@ import type { ImageConfig } from "../../src/oci/config.js";
 import type { ImageIndex, ImageManifest } from "../../src/oci/manifest.js";
 import { MediaType } from "../../src/oci/media-types.js";
 import { Store } from "../../src/store/store.js";
-import { kiln, REPO } from "../helpers/kiln.js";
+import { REPO } from "../helpers/kiln.js";
 import { validateOci } from "../helpers/oci-schema.js";
-import { AMD64, ARM64, busyboxTarballs, requireArm64Emulation } from "./prerequisites.js";
+import { useWorkspace } from "../helpers/workspace.js";
+import { AMD64, ARM64, useArm64Busybox } from "./prerequisites.js";
 
 const CONTEXT = path.join(REPO, "testdata/multiarch");
 
 describe("multi-platform build of testdata/multiarch", () => {
-  let root: string;
-  let work: string;
+  const ws = useWorkspace({ name: "ma" });
+  useArm64Busybox({ importInto: ws });
   let store: Store;
-  let bb: Awaited<ReturnType<typeof busyboxTarballs>>;
   let result: MultiPlatformResult;
   const logs: string[] = [];
 
   beforeAll(async () => {
-    await requireArm64Emulation();
-    bb = await busyboxTarballs();
-    root = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
-    work = await mkdtemp(path.join(tmpdir(), "kiln-ma-"));
-    for (const [plat, file] of [["linux/amd64", bb.amd64], ["linux/arm64", bb.arm64]] as const) {
-      const r = await kiln(["--root", root, "import", "--platform", plat, file, "busybox:latest"]);
-      if (r.code !== 0) throw new Error(`import ${plat}: ${r.stderr}`);
-    }
-    store = await Store.open(root);
+    store = await Store.open(ws.root);
     result = await buildPlatforms({
       store,
       contextDir: CONTEXT,
       platforms: [AMD64, ARM64],
       tags: ["multiarch:1"],
       outputs: [
-        { kind: "oci", dest: path.join(work, "oci-dir"), tar: false },
-        { kind: "oci", dest: path.join(work, "oci.tar"), tar: true },
+        { kind: "oci", dest: path.join(ws.work, "oci-dir"), tar: false },
+        { kind: "oci", dest: path.join(ws.work, "oci.tar"), tar: true },
       ],
       onEvent: (e: BuildEvent) => {
         if (e.kind === "step-log") logs.push(e.data.toString());
       },
     });
   }, 300_000);
-  afterAll(async () => {
-    for (const d of [root, work, bb?.dir]) if (d) await rm(d, { recursive: true, force: true });
-  });
 
   it("tags one OCI image index with an image per platform, valid by the schema and as skopeo reads it", async () => {
     expect(result.index?.mediaType).toBe(MediaType.ociIndex);
-    const text = execFileSync("skopeo", ["inspect", "--raw", `oci:${root}:docker.io/library/multiarch:1`]).toString();
+    const text = execFileSync("skopeo", ["inspect", "--raw", `oci:${ws.root}:docker.io/library/multiarch:1`]).toString();
     expect(validateOci("index", text)).toEqual([]);
     expect(Buffer.from(text).equals(await store.readBlob(result.index!.digest))).toBe(true);
     const idx = JSON.parse(text) as ImageIndex;
@@ -75,7 +63,7 @@ describe("multi-platform build of testdata/multiarch", () => {
     // Nothing tagged per platform: only the two imports' name and the index's.
     expect((await store.listImages()).map((r) => r.name).sort()).toEqual(["docker.io/library/busybox:latest", "docker.io/library/multiarch:1"]);
     for (const arch of ["amd64", "arm64"]) {
-      const i = JSON.parse(execFileSync("skopeo", ["--override-arch", arch, "inspect", `oci:${root}:docker.io/library/multiarch:1`]).toString());
+      const i = JSON.parse(execFileSync("skopeo", ["--override-arch", arch, "inspect", `oci:${ws.root}:docker.io/library/multiarch:1`]).toString());
       expect(i.Architecture).toBe(arch);
     }
   });
@@ -91,13 +79,13 @@ describe("multi-platform build of testdata/multiarch", () => {
   });
 
   it("writes the index as an OCI layout (dir and tar) that skopeo reads per platform", async () => {
-    for (const src of [`oci:${path.join(work, "oci-dir")}:1`, `oci-archive:${path.join(work, "oci.tar")}:1`]) {
+    for (const src of [`oci:${path.join(ws.work, "oci-dir")}:1`, `oci-archive:${path.join(ws.work, "oci.tar")}:1`]) {
       const raw = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", src]).toString()) as ImageIndex;
       expect(raw.manifests.map((m) => m.digest)).toEqual(result.platforms.map((p) => p.manifest!.digest));
       const arm = JSON.parse(execFileSync("skopeo", ["--override-arch", "arm64", "inspect", src]).toString());
       expect(arm.Architecture).toBe("arm64");
     }
-    const layoutIndex = JSON.parse(await readFile(path.join(work, "oci-dir/index.json"), "utf8")) as ImageIndex;
+    const layoutIndex = JSON.parse(await readFile(path.join(ws.work, "oci-dir/index.json"), "utf8")) as ImageIndex;
     expect(validateOci("index", layoutIndex)).toEqual([]);
     expect(layoutIndex.manifests).toHaveLength(1);
     expect(layoutIndex.manifests[0]!.digest).toBe(result.index!.digest);
@@ -105,9 +93,9 @@ describe("multi-platform build of testdata/multiarch", () => {
   });
 
   it("the arm64 image, unpacked by umoci and run by runc, prints aarch64 (under qemu)", async () => {
-    const dir = path.join(work, "arm64-layout");
-    execFileSync("skopeo", ["--override-arch", "arm64", "copy", "--quiet", `oci:${root}:docker.io/library/multiarch:1`, `oci:${dir}:arm64`]);
-    const bundle = path.join(work, "arm64-bundle");
+    const dir = path.join(ws.work, "arm64-layout");
+    execFileSync("skopeo", ["--override-arch", "arm64", "copy", "--quiet", `oci:${ws.root}:docker.io/library/multiarch:1`, `oci:${dir}:arm64`]);
+    const bundle = path.join(ws.work, "arm64-bundle");
     execFileSync("umoci", ["unpack", "--image", `${dir}:arm64`, bundle]);
     // What the arm64 build wrote, and what the $BUILDPLATFORM stage (native) wrote.
     expect(await readFile(path.join(bundle, "rootfs/arch"), "utf8")).toBe("aarch64\n");
@@ -125,7 +113,7 @@ describe("multi-platform build of testdata/multiarch", () => {
 
   it("refuses --output type=docker for more than one platform, as docker does", async () => {
     await expect(
-      buildPlatforms({ store, contextDir: CONTEXT, platforms: [AMD64, ARM64], outputs: [{ kind: "docker", dest: path.join(work, "d.tar") }] }),
+      buildPlatforms({ store, contextDir: CONTEXT, platforms: [AMD64, ARM64], outputs: [{ kind: "docker", dest: path.join(ws.work, "d.tar") }] }),
     ).rejects.toMatchObject({ code: "DOCKER_EXPORT_MULTI_PLATFORM", message: expect.stringMatching(/does not currently support exporting manifest lists/) });
   });
 
@@ -146,7 +134,7 @@ describe("multi-platform build of testdata/multiarch", () => {
     expect(err).toContain("tagged docker.io/library/multiarch:merged");
     expect(code).toBe(0);
     expect(out.trim()).toBe(result.index!.digest);
-    const raw = execFileSync("skopeo", ["inspect", "--raw", `oci:${root}:docker.io/library/multiarch:merged`]);
+    const raw = execFileSync("skopeo", ["inspect", "--raw", `oci:${ws.root}:docker.io/library/multiarch:merged`]);
     expect(raw.equals(await store.readBlob(result.index!.digest))).toBe(true);
     expect(arm.manifest!.digest).toBe(result.platforms[1]!.manifest!.digest);
 

@@ -3,11 +3,12 @@
 // `scripts/setup.sh` (run by `npm test`) sets all of it up.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { emulationStatus } from "../../src/exec/emulation.js";
-import { REPO } from "../helpers/kiln.js";
+import { kiln, REPO } from "../helpers/kiln.js";
 
 export const ARM64_BUSYBOX = "/var/cache/kiln/busybox-arm64/bin/busybox";
 export const ARM64 = { os: "linux", architecture: "arm64" } as const;
@@ -37,4 +38,45 @@ export async function busyboxTarballs(): Promise<{ dir: string; amd64: string; a
   execFileSync("bash", [path.join(REPO, "scripts/busybox-rootfs.sh"), amd64]);
   execFileSync("bash", [path.join(REPO, "scripts/busybox-rootfs.sh"), arm64, ARM64_BUSYBOX]);
   return { dir, amd64, arm64 };
+}
+
+export interface Arm64Busybox {
+  /** The host's busybox as a rootfs tarball. */
+  readonly amd64: string;
+  /** The arm64 busybox as a rootfs tarball. */
+  readonly arm64: string;
+}
+
+/**
+ * For a describe block that needs arm64, registered as its beforeAll and
+ * afterAll: fails loudly unless emulation is set up, makes both busybox
+ * tarballs (removed after the block) and, with `importInto`, imports them
+ * into that store as busybox:latest, an index of linux/amd64 and linux/arm64.
+ */
+export function useArm64Busybox(opts: { importInto?: { readonly root: string } } = {}): Arm64Busybox {
+  let bb: Awaited<ReturnType<typeof busyboxTarballs>> | undefined;
+  beforeAll(async () => {
+    await requireArm64Emulation();
+    bb = await busyboxTarballs();
+    if (!opts.importInto) return;
+    for (const [plat, file] of [["linux/amd64", bb.amd64], ["linux/arm64", bb.arm64]] as const) {
+      const r = await kiln(["--root", opts.importInto.root, "import", "--platform", plat, file, "busybox:latest"]);
+      if (r.code !== 0) throw new Error(`import ${plat}: ${r.stderr}`);
+    }
+  });
+  afterAll(async () => {
+    if (bb) await rm(bb.dir, { recursive: true, force: true });
+  });
+  const made = (): Awaited<ReturnType<typeof busyboxTarballs>> => {
+    if (!bb) throw new Error("busybox tarballs read before their beforeAll ran");
+    return bb;
+  };
+  return {
+    get amd64() {
+      return made().amd64;
+    },
+    get arm64() {
+      return made().arm64;
+    },
+  };
 }

@@ -6,30 +6,24 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kiln, REPO } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { startRegistry, type RegistryServer } from "../registry/helpers/registry-server.js";
-import { busyboxTarballs, requireArm64Emulation } from "./prerequisites.js";
+import { useArm64Busybox } from "./prerequisites.js";
 
 describe("--platform a,b --push", () => {
-  let root: string;
+  const ws = useWorkspace();
+  useArm64Busybox({ importInto: ws });
   let registry: RegistryServer;
   beforeAll(async () => {
-    await requireArm64Emulation();
-    const bb = await busyboxTarballs();
-    root = await mkdtemp(path.join(tmpdir(), "kiln-store-"));
-    for (const [plat, file] of [["linux/amd64", bb.amd64], ["linux/arm64", bb.arm64]] as const) {
-      const r = await kiln(["--root", root, "import", "--platform", plat, file, "busybox:latest"]);
-      expect(r.code, r.stderr).toBe(0);
-    }
     registry = await startRegistry();
   });
   afterAll(async () => {
     await registry?.stop();
-    await rm(root, { recursive: true, force: true });
   });
 
   it("pushes the index, both images and (by default, as buildx) a provenance attestation for each", async () => {
     const ref = `${registry.host}/team/multi:1`;
-    const r = await kiln(["--root", root, "build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", "--push", "-t", ref, path.join(REPO, "testdata/multiarch")]);
+    const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", "--push", "-t", ref, path.join(REPO, "testdata/multiarch")]);
     expect(r.stderr).not.toMatch(/^error/m);
     expect(r.code).toBe(0);
     const digest = /pushed .*@(sha256:[0-9a-f]{64})/.exec(r.stderr)![1];
@@ -50,7 +44,7 @@ describe("--platform a,b --push", () => {
     const repo = `${registry.host}/team/split`;
     const digests: string[] = [];
     for (const plat of ["linux/amd64", "linux/arm64"]) {
-      const r = await kiln(["--root", root, "build", "--progress", "plain", "--platform", plat, "--output", `type=registry,name=${repo}:tmp,push-by-digest=true`, path.join(REPO, "testdata/multiarch")]);
+      const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "--platform", plat, "--output", `type=registry,name=${repo}:tmp,push-by-digest=true`, path.join(REPO, "testdata/multiarch")]);
       expect(r.stderr).not.toMatch(/^error/m);
       expect(r.code).toBe(0);
       const pushed = r.stdout.trim();
@@ -86,7 +80,7 @@ describe("--platform a,b --push", () => {
 
   it("oci-mediatypes=false pushes a Docker manifest list of Docker v2 manifests", async () => {
     const ref = `${registry.host}/team/dockerlist:1`;
-    const r = await kiln(["--root", root, "build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", "--output", `type=registry,name=${ref},oci-mediatypes=false`, path.join(REPO, "testdata/multiarch")]);
+    const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", "--output", `type=registry,name=${ref},oci-mediatypes=false`, path.join(REPO, "testdata/multiarch")]);
     expect(r.stderr).not.toMatch(/^error/m);
     expect(r.code).toBe(0);
     const raw = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }));

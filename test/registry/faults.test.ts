@@ -10,8 +10,8 @@ import { pullImage } from "../../src/registry/pull.js";
 import { pushImage } from "../../src/registry/push.js";
 import { Store } from "../../src/store/store.js";
 import { KilnError } from "../../src/util/errors.js";
-import { storeWithBusybox } from "../helpers/kiln.js";
 import { makeTinyImage } from "../helpers/tiny-image.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { type Fault, type FaultProxy, startFaultProxy } from "./helpers/fault-proxy.js";
 import { danglingReferences } from "./helpers/integrity.js";
 import { type RegistryServer, startRegistry } from "./helpers/registry-server.js";
@@ -34,21 +34,19 @@ function rng(seed: number): () => number {
 describe("registry operations through a faulty network", () => {
   let reg: RegistryServer;
   let proxy: FaultProxy;
-  let root: string;
+  const ws = useWorkspace({ busybox: true });
 
   beforeAll(async () => {
     reg = await startRegistry();
     proxy = await startFaultProxy(reg.port);
-    root = await storeWithBusybox();
   });
   afterAll(async () => {
     await proxy?.stop();
     await reg?.stop();
-    if (root) await rm(root, { recursive: true, force: true });
   });
 
   it("random faults: every push completes or fails clearly, and no manifest dangles", async () => {
-    const store = await Store.open(root);
+    const store = await Store.open(ws.root);
     let ok = 0;
     let failed = 0;
     const messages: string[] = [];
@@ -83,7 +81,7 @@ describe("registry operations through a faulty network", () => {
   });
 
   it("a registry that always fails: push fails with the registry's message and leaves no manifest", async () => {
-    const store = await Store.open(root);
+    const store = await Store.open(ws.root);
     proxy.decide = (req) => (req.method === "PUT" ? "500" : undefined);
     await expect(pushImage({ store, image: "busybox:latest", ref: `${proxy.host}/broken/app:1`, env, retry: FAST_RETRY })).rejects.toThrow(/answered 500|injected 500/);
     proxy.decide = () => undefined;
@@ -93,7 +91,7 @@ describe("registry operations through a faulty network", () => {
   });
 
   it("429 with Retry-After is waited out", async () => {
-    const store = await Store.open(root);
+    const store = await Store.open(ws.root);
     let n = 0;
     proxy.decide = (req) => (req.method === "HEAD" && n++ < 3 ? "429" : undefined);
     const r = await pushImage({ store, image: "busybox:latest", ref: `${proxy.host}/ratelimited/app:1`, env, retry: FAST_RETRY });
@@ -102,12 +100,12 @@ describe("registry operations through a faulty network", () => {
   });
 
   it("pulls through truncating and corrupting faults never store a bad blob", async () => {
-    const source = await Store.open(root);
+    const source = await Store.open(ws.root);
     await pushImage({ store: source, image: "busybox:latest", ref: `${reg.host}/pullme/bb:1`, env });
     for (let seed = 1; seed <= 6; seed++) {
       const random = rng(100 + seed);
       proxy.decide = (req) => (req.method === "GET" && random() < 0.5 ? (["truncate", "corrupt", "drop", "500"] as const)[Math.floor(random() * 4)] : undefined);
-      const dir = `${root}-pull-${seed}`;
+      const dir = `${ws.root}-pull-${seed}`;
       const store = await Store.open(dir);
       try {
         const r = await pullImage({ store, ref: `${proxy.host}/pullme/bb:1`, env, retry: FAST_RETRY });

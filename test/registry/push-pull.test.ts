@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pullImage } from "../../src/registry/pull.js";
 import { pushImage } from "../../src/registry/push.js";
 import { Store } from "../../src/store/store.js";
-import { REPO, storeWithBusybox } from "../helpers/kiln.js";
+import { REPO } from "../helpers/kiln.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { kilnReg as kiln } from "./helpers/cli.js";
 import { type FaultProxy, startFaultProxy } from "./helpers/fault-proxy.js";
 import { type RegistryServer, startRegistry } from "./helpers/registry-server.js";
@@ -19,49 +20,44 @@ const HELLO = path.join(REPO, "examples/hello");
 describe("kiln push/pull with a plain-http registry on 127.0.0.1", () => {
   let reg: RegistryServer;
   let proxy: FaultProxy;
-  let root: string;
-  let work: string;
+  const ws = useWorkspace({ busybox: true, name: "reg-test" });
   // Never read the developer's credentials.
   const env = { DOCKER_CONFIG: "" };
 
   beforeAll(async () => {
     reg = await startRegistry();
     proxy = await startFaultProxy(reg.port);
-    root = await storeWithBusybox();
-    work = await mkdtemp(path.join(tmpdir(), "kiln-reg-test-"));
-    env.DOCKER_CONFIG = path.join(work, "docker");
+    env.DOCKER_CONFIG = path.join(ws.work, "docker");
   });
   afterAll(async () => {
     await proxy?.stop();
     await reg?.stop();
-    if (root) await rm(root, { recursive: true, force: true });
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const skopeoRaw = (ref: string): Buffer => execFileSync("skopeo", ["inspect", "--tls-verify=false", "--raw", `docker://${ref}`]);
   const sha = (b: Buffer): string => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
   it("pushes busybox; skopeo sees the same digest and copies it back", async () => {
-    const r = await kiln(["--root", root, "push", "busybox:latest", `${reg.host}/lib/busybox:1`], env);
+    const r = await kiln(["--root", ws.root, "push", "busybox:latest", `${reg.host}/lib/busybox:1`], env);
     expect(r.code, r.stderr).toBe(0);
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(r.stdout)![1]!;
-    const local = await (await Store.open(root)).resolveImage("busybox:latest");
+    const local = await (await Store.open(ws.root)).resolveImage("busybox:latest");
     expect(digest).toBe(local!.manifestDescriptor.digest);
     expect(sha(skopeoRaw(`${reg.host}/lib/busybox:1`))).toBe(digest);
-    const out = path.join(work, "copy");
+    const out = path.join(ws.work, "copy");
     execFileSync("skopeo", ["copy", "--src-tls-verify=false", `docker://${reg.host}/lib/busybox:1`, `oci:${out}:bb`], { stdio: "pipe" });
     const idx = JSON.parse(await readFile(path.join(out, "index.json"), "utf8")) as { manifests: { digest: string }[] };
     expect(idx.manifests[0]!.digest).toBe(digest);
   });
 
   it("pushes a built image, mounting the base layer from the other repository", async () => {
-    const b = await kiln(["--root", root, "build", "--progress", "plain", "-t", "hello:1", HELLO], env);
+    const b = await kiln(["--root", ws.root, "build", "--progress", "plain", "-t", "hello:1", HELLO], env);
     expect(b.code, b.stderr).toBe(0);
     // Name busybox after the repo it was pushed to, so push knows where its layer lives.
-    const store = await Store.open(root);
+    const store = await Store.open(ws.root);
     const bb = await store.resolveImage("busybox:latest");
     await store.tag(`${reg.host}/lib/busybox:1`, bb!.manifestDescriptor);
-    const r = await kiln(["--root", root, "push", "hello:1", `${reg.host}/team/hello:1`], env);
+    const r = await kiln(["--root", ws.root, "push", "hello:1", `${reg.host}/team/hello:1`], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/Mounted from lib\/busybox/);
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(r.stdout)![1]!;
@@ -71,10 +67,10 @@ describe("kiln push/pull with a plain-http registry on 127.0.0.1", () => {
   });
 
   it("re-pushing an unchanged image makes only HEAD requests", async () => {
-    await kiln(["--root", root, "push", "hello:1", `${proxy.host}/team/hello:2`], env);
+    await kiln(["--root", ws.root, "push", "hello:1", `${proxy.host}/team/hello:2`], env);
     proxy.resetCounts();
     const t0 = performance.now();
-    const r = await kiln(["--root", root, "push", "hello:1", `${proxy.host}/team/hello:2`], env);
+    const r = await kiln(["--root", ws.root, "push", "hello:1", `${proxy.host}/team/hello:2`], env);
     const ms = performance.now() - t0;
     expect(r.code, r.stderr).toBe(0);
     expect(Object.keys(proxy.counts)).toEqual(["HEAD"]);
@@ -110,7 +106,7 @@ describe("kiln push/pull with a plain-http registry on 127.0.0.1", () => {
     // skopeo copies the kiln-pushed image into an index-bearing repo via an OCI layout with an index.
     const empty = await mkdtemp(path.join(tmpdir(), "kiln-empty-"));
     try {
-      const store = await Store.open(root);
+      const store = await Store.open(ws.root);
       const hello = await store.resolveImage("hello:1");
       const idxDesc = await store.writeJson("application/vnd.oci.image.index.v1+json", {
         schemaVersion: 2,
@@ -135,10 +131,10 @@ describe("kiln push/pull with a plain-http registry on 127.0.0.1", () => {
   });
 
   it("reports an unknown tag or repository clearly", async () => {
-    const r = await kiln(["--root", root, "pull", `${reg.host}/team/hello:does-not-exist`], env);
+    const r = await kiln(["--root", ws.root, "pull", `${reg.host}/team/hello:does-not-exist`], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not found on 127\.0\.0\.1:\d+: MANIFEST_UNKNOWN/);
-    const r2 = await kiln(["--root", root, "pull", `${reg.host}/nobody/here:1`], env);
+    const r2 = await kiln(["--root", ws.root, "pull", `${reg.host}/nobody/here:1`], env);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/NAME_UNKNOWN|MANIFEST_UNKNOWN/);
   });

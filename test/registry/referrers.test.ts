@@ -3,9 +3,6 @@
 // referrers tag sha256-<hex> itself. skopeo reads what ended up there.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Annotation, ATTESTATION_MANIFEST, type Descriptor } from "../../src/oci/descriptor.js";
@@ -14,6 +11,7 @@ import { type PushEvent, pushImage } from "../../src/registry/push.js";
 import { listReferrers } from "../../src/registry/referrers.js";
 import { Store } from "../../src/store/store.js";
 import { makeTinyImage } from "../helpers/tiny-image.js";
+import { useWorkspace } from "../helpers/workspace.js";
 import { type FaultProxy, startFaultProxy } from "./helpers/fault-proxy.js";
 import { type RegistryServer, startRegistry } from "./helpers/registry-server.js";
 
@@ -28,21 +26,19 @@ interface RawIndex {
 describe("pushing attestation manifests as OCI 1.1 referrers (registry without the referrers API)", () => {
   let reg: RegistryServer;
   let proxy: FaultProxy;
-  let root: string;
+  const ws = useWorkspace({ name: "referrers" });
   let store: Store;
   let image: Descriptor;
 
   beforeAll(async () => {
     reg = await startRegistry();
     proxy = await startFaultProxy(reg.port);
-    root = await mkdtemp(path.join(tmpdir(), "kiln-referrers-"));
-    store = await Store.open(root);
+    store = await Store.open(ws.root);
     image = (await makeTinyImage(store, { label: "referrers" })).manifestDescriptor;
   });
   afterAll(async () => {
     await proxy?.stop();
     await reg?.stop();
-    if (root) await rm(root, { recursive: true, force: true });
   });
 
   const hex = (d: string): string => d.slice("sha256:".length);

@@ -1,27 +1,23 @@
 // The store is an OCI layout that tools we did not write read as it is.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Store } from "../../src/store/index.js";
 import { makeTinyImage, type TinyImage } from "../helpers/tiny-image.js";
+import { useWorkspace } from "../helpers/workspace.js";
 
 const run = promisify(execFile);
-let dir: string;
+const ws = useWorkspace({ name: "readers" });
 let store: Store;
 let img: TinyImage;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "kiln-readers-"));
-  store = await Store.open(join(dir, "store"));
+  store = await Store.open(ws.root);
   img = await makeTinyImage(store);
   await store.tag("x:1", img.manifestDescriptor);
   await store.tag("127.0.0.1:5000/team/y:2", img.manifestDescriptor);
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe("skopeo reads the store", () => {
@@ -45,7 +41,7 @@ describe("umoci reads the store", () => {
   // tag (it checks the OCI ref.name grammar), so full names work as they are.
   // --rootless so the test passes as root and as a normal user alike.
   it("unpack --image ROOT:docker.io/library/x:1", async () => {
-    const bundle = join(dir, "bundle");
+    const bundle = join(ws.work, "bundle");
     await run("umoci", ["unpack", "--rootless", "--image", `${store.root}:docker.io/library/x:1`, bundle]);
     expect(await readFile(join(bundle, "rootfs", "hello.txt"), "utf8")).toBe("hello from kiln\n");
     expect(await readFile(join(bundle, "rootfs", "etc", "os-release"), "utf8")).toBe("ID=kiln-test\n");
