@@ -28,7 +28,14 @@ export interface Io {
   readonly signal?: AbortSignal;
   readonly out: (s: string) => void;
   readonly err: (s: string) => void;
+  /**
+   * The process's stdout as a stream, for bytes that are no text (`kiln save`
+   * without -o writes its tar here): `out` takes strings. Absent where the
+   * caller (the library, an in-process test) has no stdout to give.
+   */
+  readonly stdout?: NodeJS.WritableStream & { readonly isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
+  /** Whether stderr is a terminal (the live progress display); says nothing about stdout. */
   readonly isTty: boolean;
   /** Width of the terminal stderr writes to, when it is one (the live progress display cuts lines to it). */
   readonly columns?: number;

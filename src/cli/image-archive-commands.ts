@@ -1,7 +1,9 @@
 // `kiln save` and `kiln load`: docker and OCI archives.
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { dockerArchiveEntries } from "../export/docker-archive.js";
-import { type TreeEntry, writeTarFile } from "../export/file-tree.js";
+import { type TreeEntry, writeTar, writeTarFile } from "../export/file-tree.js";
 import { ociLayoutEntries } from "../export/oci-layout.js";
 import { loadArchive } from "../import/load-archive.js";
 import type { Descriptor } from "../oci/descriptor.js";
@@ -20,7 +22,7 @@ export async function saveCommand(store: Store, argv: string[], io: Io): Promise
     options: { output: { type: "string", short: "o" }, format: { type: "string" } },
   });
   if (positionals.length === 0) throw new KilnError("USAGE", "kiln save needs at least one IMAGE", { hint: "e.g. kiln save -o app.tar myapp:1" });
-  if (!values.output) throw new KilnError("USAGE", "kiln save needs -o FILE", { hint: "e.g. kiln save -o app.tar myapp:1" });
+  const dest = values.output ?? saveStdout(io);
   const format = values.format ?? "docker";
   if (format !== "docker" && format !== "oci") throw new KilnError("USAGE", `--format must be docker or oci, not "${format}"`);
   // Group the names by image, so one image saved under two names is stored once.
@@ -58,9 +60,26 @@ export async function saveCommand(store: Store, argv: string[], io: Io): Promise
     files.set("manifest.json", { path: "manifest.json", kind: "bytes", data: JSON.stringify(manifestJson) });
     files.set("repositories", { path: "repositories", kind: "bytes", data: JSON.stringify(repositories) });
   }
-  await writeTarFile([...files.values()], values.output);
-  void io;
+  if (typeof dest === "string") await writeTarFile([...files.values()], dest);
+  else await writeTarToStream([...files.values()], dest);
   return 0;
+}
+
+/** Where save writes without -o, as docker: stdout, unless that is a terminal (a tar there is garbage on the screen, not a saved image). */
+function saveStdout(io: Io): NodeJS.WritableStream {
+  if (!io.stdout) throw new KilnError("USAGE", "kiln save needs -o FILE here (there is no stdout to write the tar to)", { hint: "e.g. kiln save -o app.tar myapp:1" });
+  if (io.stdout.isTTY) throw new KilnError("USAGE", "cowardly refusing to save to a terminal. Use the -o flag or redirect", { hint: "kiln save -o app.tar IMAGE, or kiln save IMAGE > app.tar" });
+  return io.stdout;
+}
+
+/** Writes the tar to `out` without ending it (process.stdout is never closed), and returns once every byte is handed to it. */
+async function writeTarToStream(entries: TreeEntry[], out: NodeJS.WritableStream): Promise<void> {
+  const tarStream = new PassThrough();
+  const piped = pipeline(tarStream, out, { end: false });
+  await Promise.all([writeTar(entries, tarStream), piped]);
+  // A pipe may still hold the last chunks in its write queue, and bin/kiln.js
+  // calls process.exit as soon as the command returns.
+  await new Promise<void>((resolve, reject) => out.write("", (err) => (err ? reject(err) : resolve())));
 }
 
 export async function loadCommand(store: Store, argv: string[], io: Io): Promise<number> {

@@ -95,6 +95,7 @@ function processIo(): Io {
     signal: controller.signal,
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
+    stdout: process.stdout,
     env: process.env,
     isTty: process.stderr.isTTY === true,
     ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),

@@ -111,14 +111,16 @@ Examples:
   },
   du: { usage: "kiln du [-v]", summary: "Show the store's disk usage: images, snapshots, build cache" },
   save: {
-    usage: "kiln save -o FILE [--format docker|oci] IMAGE...",
-    summary: "Write images to a tar that docker load, skopeo or kiln load reads",
-    options: `  -o, --output FILE      The tar to write
+    usage: "kiln save [-o FILE] [--format docker|oci] IMAGE...",
+    summary: "Write images to a tar that docker load, skopeo or kiln load reads (stdout without -o)",
+    options: `  -o, --output FILE      The tar to write (default: stdout, unless it is a terminal)
       --format FORMAT    docker (default; also an OCI layout inside) | oci
 
 Examples:
   kiln save -o app.tar myapp:1 myapp:2
-  kiln save --format oci -o app-oci.tar myapp:1`,
+  kiln save --format oci -o app-oci.tar myapp:1
+  kiln save myapp:1 | gzip > app.tar.gz
+  kiln save myapp:1 | kiln --root /other/store load`,
   },
   load: {
     usage: "kiln load [-i FILE] [-q]",
