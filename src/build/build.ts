@@ -22,7 +22,8 @@ import { withStoreLock } from "../store/lock.js";
 import { chainIdOf, SnapshotIndex } from "../store/snapshot-index.js";
 import { exportCache } from "../cache/export-cache.js";
 import { importCache } from "../cache/import-cache.js";
-import { materializeLayer } from "../cache/materialize.js";
+import { LazyLayers } from "../cache/lazy-layers.js";
+import { materializeLayer, prefetchLayer } from "../cache/materialize.js";
 import { sha256Digest, type Digest } from "../oci/digest.js";
 import type { BuildTrace, ResolvedBase, StepTrace } from "./build-trace.js";
 import type { Store } from "../store/store.js";
@@ -108,6 +109,8 @@ async function buildStages(
   const bases: ResolvedBase[] = [];
   const fromSteps = new Map<number, StepTrace>();
   const noCacheStages = new Set((opts.noCacheFilter ?? []).map((n) => n.toLowerCase()));
+  // Layers --cache-from offers, fetched when a hit needs them; for this build only.
+  const cacheLayers = new LazyLayers(emit);
   const env: Omit<StageEnv, "useCache"> = {
     dockerfilePath,
     contextDir,
@@ -130,22 +133,25 @@ async function buildStages(
     proxyEnv: proxyEnv(buildArgs, usedArgs),
     nextStepId: () => ++stepCounter,
     totalSteps: nodes.reduce((n, s) => n + s.stage.instructions.length + 1, 0),
-    claim: (parent, diffId) =>
-      gcLocked(async () => {
+    claim: async (parent, diffId) => {
+      // A --cache-from layer downloads outside the GC lock: that can take long.
+      if (diffId !== null) await prefetchLayer(store, snapshots, parent, diffId, cacheLayers);
+      return gcLocked(async () => {
         if (diffId === null) return true;
         const chainId = chainIdOf(parent, diffId);
         // A layer that came with --cache-from is unpacked on first use.
-        if (!(await snapshots.get(chainId)) && !(await materializeLayer(store, snapshots, parent, diffId))) return false;
+        if (!(await snapshots.get(chainId)) && !(await materializeLayer(store, snapshots, parent, diffId, cacheLayers))) return false;
         await lease.add([chainId]);
         return true;
-      }),
+      });
+    },
     jobs: new Semaphore(opts.jobs ?? availableParallelism()),
     fromSource: (name, before) => sourceLayers(name, before),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
   };
 
   for (const from of opts.cacheFrom ?? []) {
-    const r = await importCache(store, env.records, from);
+    const r = await importCache(store, env.records, from, cacheLayers);
     emit({ kind: "info", message: `imported cache from ${from.kind === "local" ? from.dir : from.ref}: ${r.records} new records, ${r.layers} layers, ${r.mounts} cache mounts` });
   }
   const running = new Map<number, Promise<StageResult>>();

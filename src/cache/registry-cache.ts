@@ -1,16 +1,20 @@
 // The exported cache on a registry: the same manifest and blobs as the
 // local form, pushed to REF (blobs first, the manifest last, so a failed
 // export never leaves a manifest pointing at a missing blob) and fetched
-// back with every digest verified. Loaded only when a registry cache is used.
+// back with every digest verified: the manifest and records at import, each
+// layer when a cache hit needs it (lazy-layers.ts). Loaded only when a
+// registry cache is used.
 import { parseReference } from "../oci/reference.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { MediaType } from "../oci/media-types.js";
 import { pushBlob } from "../registry/blob-upload.js";
+import { isRetryableError } from "../registry/errors.js";
 import { clientFor } from "../registry/hosts.js";
 import { mapLimit } from "../registry/limit.js";
 import { Repository } from "../registry/repository.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
+import type { BlobSource } from "./lazy-layers.js";
 
 function repositoryFor(ref: string, actions: "pull" | "pull,push") {
   const r = parseReference(ref);
@@ -28,7 +32,8 @@ export async function pushBlobsAndManifest(store: Store, ref: string, manifest: 
   }
 }
 
-export async function fetchCacheManifest(store: Store, ref: string): Promise<{ manifestDesc: Descriptor; fetch: (d: Descriptor) => Promise<void> }> {
+/** The cache manifest at REF, now in the store, and where the rest of its blobs can be fetched from. */
+export async function openRegistryCache(store: Store, ref: string): Promise<{ manifestDesc: Descriptor; source: BlobSource }> {
   const { repo, reference } = repositoryFor(ref, "pull");
   const m = await repo.getManifest(reference).catch((err: unknown) => {
     if (err instanceof KilnError && /404|unknown|not found/i.test(err.message)) {
@@ -40,9 +45,22 @@ export async function fetchCacheManifest(store: Store, ref: string): Promise<{ m
   const manifestDesc: Descriptor = { mediaType: MediaType.ociManifest, digest: desc.digest, size: desc.size };
   return {
     manifestDesc,
-    fetch: async (d) => {
-      if (await store.hasBlob(d.digest)) return;
-      await store.ingestBlob(await repo.getBlob(d.digest), { digest: d.digest, size: d.size });
+    source: {
+      name: ref,
+      fetch: async (d) => {
+        if (await store.hasBlob(d.digest)) return;
+        // send() has already retried the request; a new GET is worth it only
+        // when the body broke off or did not match its digest.
+        for (let attempt = 1; ; attempt++) {
+          const body = await repo.getBlob(d.digest);
+          try {
+            await store.ingestBlob(body, { digest: d.digest, size: d.size });
+            return;
+          } catch (err) {
+            if (attempt >= repo.client.retryPolicy.attempts || !isRetryableError(err)) throw err;
+          }
+        }
+      },
     },
   };
 }
