@@ -92,7 +92,8 @@ export async function startRegistry(cfg: RegistryConfig = {}): Promise<RegistryS
     dir,
     storage,
     async stop() {
-      if (child.exitCode === null) {
+      // Killed by a signal, a child keeps exitCode null: check both, so a second stop() returns.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         await exited;
