@@ -8,6 +8,7 @@ import type { ImageConfig } from "../oci/config.js";
 import { type ImageIndex, type ImageManifest, imageIndex } from "../oci/manifest.js";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "../oci/media-types.js";
 import { formatPlatform, normalizePlatform, type Platform, platformMatches } from "../oci/platform.js";
+import { withStoreLock } from "../store/lock.js";
 import { normalizeTagName } from "../store/refs.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
@@ -79,6 +80,15 @@ export async function taggedDescriptor(store: Store, name: string): Promise<Desc
 }
 
 /**
+ * The lock tagMerged holds from reading a name to tagging it. Its own, not
+ * the GC lock (a caller holding that, as a build tagging its result does,
+ * would wait on itself: the store lock is not re-entrant) nor the store's
+ * index lock (store.tag takes that inside). Order: GC lock, then this, then
+ * the index lock; never the GC lock while holding this.
+ */
+export const TAG_MERGE_LOCK = "tag-merge.lock";
+
+/**
  * Tag `manifest` (a single-platform image) under `name`, merging: when the
  * name already points at an image of another platform, or at an index, the
  * name ends up pointing at an index holding both (same platform: replaced).
@@ -87,18 +97,27 @@ export async function taggedDescriptor(store: Store, name: string): Promise<Desc
 export async function tagMerged(store: Store, name: string, manifest: Descriptor): Promise<Descriptor> {
   const platform = await manifestPlatform(store, manifest);
   const entry = indexEntry(manifest, platform);
-  const current = await taggedDescriptor(store, name);
-  let base: Descriptor[] = [];
-  if (current && isIndexMediaType(current.mediaType)) {
-    base = [...(await store.readJson<ImageIndex>(current.digest)).manifests];
-  } else if (current && isManifestMediaType(current.mediaType) && current.digest !== manifest.digest) {
-    const p = await manifestPlatform(store, current).catch(() => undefined);
-    if (p) base = [indexEntry(current, p)];
-  }
-  const merged = mergeIndexEntries(base, [entry]);
-  const target = merged.length === 1 && merged[0]!.digest === manifest.digest ? entry : await putIndex(store, merged);
-  await store.tag(name, target);
-  return target;
+  // Read, merge and tag as one step across processes: two imports of two
+  // platforms under one name at once would otherwise both merge into what
+  // the name was before, and the second tag would drop the first platform.
+  return withStoreLock(
+    store.root,
+    async () => {
+      const current = await taggedDescriptor(store, name);
+      let base: Descriptor[] = [];
+      if (current && isIndexMediaType(current.mediaType)) {
+        base = [...(await store.readJson<ImageIndex>(current.digest)).manifests];
+      } else if (current && isManifestMediaType(current.mediaType) && current.digest !== manifest.digest) {
+        const p = await manifestPlatform(store, current).catch(() => undefined);
+        if (p) base = [indexEntry(current, p)];
+      }
+      const merged = mergeIndexEntries(base, [entry]);
+      const target = merged.length === 1 && merged[0]!.digest === manifest.digest ? entry : await putIndex(store, merged);
+      await store.tag(name, target);
+      return target;
+    },
+    { name: TAG_MERGE_LOCK },
+  );
 }
 
 /** Every blob `d` needs (itself, and for an index its children's, for a manifest its config and layers), each once, in a stable order. */
