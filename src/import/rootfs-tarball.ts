@@ -8,6 +8,8 @@ import { createReadStream } from "node:fs";
 import path from "node:path";
 import { ensureLayerBlob } from "../build/layer-blobs.js";
 import { tagMerged } from "../export/image-index.js";
+import { GC_LOCK, Lease } from "../store/leases.js";
+import { withStoreLock } from "../store/lock.js";
 import { clampMtimes } from "../fsutil/clamp-mtimes.js";
 import { layerTarDigest } from "../layer/digest-stream.js";
 import type { ImageConfig } from "../oci/config.js";
@@ -33,6 +35,18 @@ export interface ImportOptions {
 }
 
 export async function importRootfs(opts: ImportOptions): Promise<Descriptor> {
+  // A concurrent prune must not take the layer, config or manifest before
+  // the name points at them: a lease covers what the import makes and the
+  // chain it may find already there; the GC lock covers manifest-to-tag.
+  const lease = await Lease.open(opts.store.paths);
+  try {
+    return await importUnderLease(opts, lease);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function importUnderLease(opts: ImportOptions, lease: Lease): Promise<Descriptor> {
   const ref = normalizeReference(opts.name);
   const snapshots = new SnapshotIndex(opts.store.paths.snapshots);
   const prepared = await snapshots.prepare();
@@ -49,6 +63,7 @@ export async function importRootfs(opts: ImportOptions): Promise<Descriptor> {
     // at another time on another machine imports as the same layer.
     if (opts.created !== undefined) await clampMtimes(path.join(prepared, "fs"), opts.created);
     ({ diffId } = await layerTarDigest(path.join(prepared, "fs")));
+    await lease.add([diffId]);
     await snapshots.commit(prepared, { chainId: diffId, diffId, parent: null });
     layer = await ensureLayerBlob(opts.store, snapshots, { diffId, chainId: diffId });
   } catch (err) {
@@ -65,9 +80,18 @@ export async function importRootfs(opts: ImportOptions): Promise<Descriptor> {
     rootfs: { type: "layers", diff_ids: [diffId] },
     history: [{ created, created_by: `kiln import ${path.basename(opts.file)}`, comment: "Imported from rootfs tarball" }],
   };
-  const manifest = await opts.store.putImage(config, [layer]);
+  let manifest = await opts.store.putImage(config, [layer]);
   // A second platform under the same name makes (or extends) an image index;
-  // the same platform replaces its entry.
-  await tagMerged(opts.store, ref, manifest);
-  return manifest;
+  // the same platform replaces its entry. Under the GC lock, so no prune
+  // runs between the check that the manifest is there and the tag.
+  return withStoreLock(
+    opts.store.root,
+    async () => {
+      // Blobs the store already had are older than the lease: a prune may have taken them.
+      if (!(await opts.store.hasBlob(manifest.digest))) manifest = await opts.store.putImage(config, [layer]);
+      await tagMerged(opts.store, ref, manifest);
+      return manifest;
+    },
+    { name: GC_LOCK },
+  );
 }
