@@ -43,6 +43,13 @@ if [[ ! -f dist/.built ]] || [[ -n "$(find src tsconfig.json -newer dist/.built 
   npx --no-install tsc -p tsconfig.json
   touch dist/.built
 fi
+# The bundled CLI that bin/kiln.js prefers (scripts/bundle.mjs), from tsc's
+# output whenever that (or the bundler's script) is newer; a separate step so
+# a failed bundle is retried next time rather than hidden behind a fresh dist/.built.
+if [[ ! -f dist/bundle/main.js || dist/.built -nt dist/bundle/main.js || scripts/bundle.mjs -nt dist/bundle/main.js ]]; then
+  echo "kiln setup: bundle" >&2
+  node scripts/bundle.mjs
+fi
 
 # Foreign platforms: RUN steps for linux/arm64 run under qemu-user through
 # binfmt_misc, registered with the fix-binary (F) flag so the interpreter is
