@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the OCI runtimes, base-image sources, the readers we check
 # our output with, qemu for foreign platforms, and a registry for tests.
-PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr docker.io buildah mmdebstrap)
+PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr docker.io buildah mmdebstrap golang-go)
 # buildah: the frontend comparison test and the no-op rebuild benchmark.
 # mmdebstrap: the Debian base the SBOM test scans (slow tier, below).
 

@@ -1,11 +1,13 @@
 // scanRootfs: OS package databases at their fixed paths, then every
-// language lockfile the walk finds. Unreadable or malformed lockfiles are
-// skipped: a broken file a project never used must not fail the build.
+// language lockfile and Go binary the walk finds. Unreadable or malformed
+// lockfiles and binaries are skipped: a broken file a project never used
+// must not fail the build.
 import path from "node:path";
 import { Semaphore } from "../../util/semaphore.js";
 import { scanApk } from "./apk.js";
 import { scanDpkg } from "./dpkg.js";
-import { findLockfiles, type Lockfile } from "./find-lockfiles.js";
+import { walkImage, type Lockfile } from "./find-lockfiles.js";
+import { scanGoBinary } from "./go-binary.js";
 import { parseGoMod } from "./golang.js";
 import { imageJoin, imagePathExists, readImageFile } from "./image-fs.js";
 import { parsePackageLock } from "./npm.js";
@@ -22,14 +24,23 @@ export async function scanRootfs(rootDir: string, opts: { signal?: AbortSignal }
   // Fail with the caller's reason, not whichever fs call notices first.
   signal?.throwIfAborted();
   const distro = await readDistro(rootDir, signal);
-  const [deb, apk, lockfiles] = await Promise.all([
+  const [deb, apk, { lockfiles, executables }] = await Promise.all([
     scanDpkg(rootDir, distro, signal),
     scanApk(rootDir, distro, signal),
-    findLockfiles(rootDir, signal),
+    walkImage(rootDir, signal),
   ]);
   const sem = new Semaphore(CONCURRENT_LOCKFILES);
   const lang = await Promise.all(lockfiles.map((lf) => sem.run(() => scanLockfile(rootDir, lf, signal))));
-  return sortedUnique([...deb, ...apk, ...lang.flat()]);
+  // The walk followed no symlink to reach these, so the host path is the root plus the image path.
+  const bins = await Promise.all(
+    executables.map((x) =>
+      sem.run(() => {
+        signal?.throwIfAborted();
+        return scanGoBinary(path.join(rootDir, x), x);
+      }),
+    ),
+  );
+  return sortedUnique([...deb, ...apk, ...lang.flat(), ...bins.flat()]);
 }
 
 /** os-release(5): /etc/os-release, else /usr/lib/os-release. */

@@ -79,7 +79,8 @@ function spdxPackage(p: SbomPackage): SpdxPackage {
   return {
     name: p.name,
     SPDXID: packageSpdxId(p),
-    versionInfo: p.version,
+    // No version known (a Go main module built from a working tree): SPDX leaves the field out rather than have it empty.
+    ...(p.version ? { versionInfo: p.version } : {}),
     ...(supplier ? { supplier } : {}),
     downloadLocation: "NOASSERTION",
     filesAnalyzed: false,

@@ -1,0 +1,3 @@
+module example.com/kiln-fixture/greet
+
+go 1.19
