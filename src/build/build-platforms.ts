@@ -1,12 +1,22 @@
 // buildPlatforms(options): one build per target platform, then one OCI image
 // index naming each platform's image (as `buildx build --platform a,b`).
 //
-// The platforms are built one after the other. Stages that do not depend on
-// the target (`FROM --platform=$BUILDPLATFORM`) run once: the second
-// platform's build finds their steps in the build cache (same base, same
-// inputs) and reuses them. Each per-platform build tags nothing; the index is
-// written and tagged at the end, then the outputs are written from it.
+// The platforms build at the same time, in this process, sharing what makes
+// that safe and cheap (options.ts PlatformShare): one --jobs semaphore, so
+// `--jobs N` bounds the steps of the whole build; one in-flight map, so a
+// stage that does not depend on the target (`FROM --platform=$BUILDPLATFORM`)
+// runs once, the other platform waiting for its cache record instead of
+// running it again (inflight-steps.ts); one stop signal, so the first
+// failure stops every platform and is the error reported. Results are
+// gathered in the order the user gave the platforms, so the index (and its
+// digest) is the one a one-after-the-other build would write. Each
+// per-platform build tags nothing; the index is written and tagged at the
+// end, then the outputs are written from it.
+import { availableParallelism } from "node:os";
 import path from "node:path";
+import { exportCache } from "../cache/export-cache.js";
+import { StepRecords } from "../cache/records.js";
+import { StatMemo } from "../cache/stat-memo.js";
 import { exportOciIndexLayout } from "../export/oci-layout.js";
 import { indexEntry, putIndex } from "../export/image-index.js";
 import { toDockerMediaTypes } from "../export/docker-media-types.js";
@@ -15,11 +25,15 @@ import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from 
 import { familiarReference, normalizeReference, parseReference } from "../oci/reference.js";
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
+import { SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
+import { Semaphore } from "../util/semaphore.js";
+import type { Digest } from "../oci/digest.js";
 import { attestationEntries, wantsAttestations, type AttestationOptions } from "../attest/attach.js";
 import { build, type BuildResult } from "./build.js";
 import { ignoreEvents } from "./events.js";
-import type { BuildOptions, Output } from "./options.js";
+import { InflightSteps } from "./inflight-steps.js";
+import type { BuildOptions, Output, PlatformShare } from "./options.js";
 
 export interface MultiPlatformOptions extends Omit<BuildOptions, "platform"> {
   readonly platforms: readonly Platform[];
@@ -78,27 +92,68 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
   // Files this run creates are protected from a concurrent prune until the
   // index names them (a lease covers everything newer than itself).
   const lease = await Lease.open(opts.store.paths);
+  // The first failure stops every platform's running steps.
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  if (opts.signal?.aborted) stop.abort();
   try {
-    const built: PlatformBuild[] = [];
-    for (const platform of platforms) {
+    const memo = await StatMemo.load(path.join(opts.store.paths.cache, "stat-memo.json"));
+    let eventId = 0;
+    const share: Omit<PlatformShare, "exportKeys"> = {
+      jobs: new Semaphore(opts.jobs ?? availableParallelism()),
+      inflight: new InflightSteps(),
+      memo,
+      nextEventId: () => ++eventId,
+      serial: new Semaphore(1),
+    };
+    // --cache-to: each platform's keys, exported once, in platform order, at the end.
+    const cacheKeys: Digest[][] = platforms.map(() => []);
+    const { platforms: _p, signal: _s, ...rest } = opts;
+    const buildOne = async (platform: Platform, i: number): Promise<PlatformBuild> => {
       if (multi) emit({ kind: "info", message: `building for ${formatPlatform(platform)}` });
       // type=local with several platforms: one folder per platform, as buildx (dest/linux_arm64/).
       const local: Output[] = outputs
         .filter((o) => o.kind === "local")
         .map((o) => ({ kind: "local", dest: multi ? path.join(o.dest, formatPlatform(platform).replaceAll("/", "_")) : o.dest }));
-      const { platforms: _p, ...rest } = opts;
-      const result = await build({
+      const common = {
         ...rest,
         platform,
-        // Nothing tagged per platform; a per-platform image is needed only
-        // for the index (an empty output list makes build() write one).
+        signal: stop.signal,
+        multiPlatform: { ...share, exportKeys: (keys: readonly Digest[]) => cacheKeys[i]!.push(...keys) },
+        // Nothing tagged per platform.
         tags: [],
-        outputs: needIndex ? [] : local,
-      });
+      };
+      // A per-platform image is needed only for the index (an empty output list makes build() write one).
+      const result = await build({ ...common, outputs: needIndex ? [] : local });
       // build() makes no image when asked only for files, so with a tag or an
       // image output as well the files come from a second, fully cached, pass.
-      if (needIndex && local.length) await build({ ...rest, platform, tags: [], outputs: local });
-      built.push({ platform, ...(result.manifest ? { manifest: result.manifest } : {}), result });
+      if (needIndex && local.length) await build({ ...common, outputs: local });
+      return { platform, ...(result.manifest ? { manifest: result.manifest } : {}), result };
+    };
+    let firstError: { err: unknown } | undefined;
+    const settled = await Promise.allSettled(
+      platforms.map((p, i) =>
+        buildOne(p, i).catch((err: unknown) => {
+          // The error the user sees is the one that happened first; the other
+          // platforms, stopped by it, fail with INTERRUPTED after it.
+          firstError ??= { err };
+          stop.abort();
+          throw err;
+        }),
+      ),
+    );
+    // Every platform has stopped and unmounted by now (allSettled).
+    if (firstError) throw firstError.err;
+    const built = creditFirstPlatform(settled.map((r) => (r as PromiseFulfilledResult<PlatformBuild>).value));
+    await memo.save(opts.store.paths.tmp);
+    if (opts.cacheTo) {
+      const cacheTo = opts.cacheTo;
+      const records = new StepRecords(opts.store.paths.cache, opts.store.paths.tmp);
+      const snapshots = new SnapshotIndex(opts.store.paths.snapshots);
+      const c = await withStoreLock(opts.store.root, () => exportCache(opts.store, snapshots, records, cacheKeys.flat(), cacheTo), { name: GC_LOCK });
+      const to = cacheTo.to;
+      emit({ kind: "info", message: `exported cache to ${to.kind === "local" ? to.dir : to.ref}: ${c.records} records, ${c.mounts} cache mounts (${c.manifest.digest})` });
     }
     const executed = built.reduce((n, b) => n + b.result.executed, 0);
     const cached = built.reduce((n, b) => n + b.result.cached, 0);
@@ -158,8 +213,47 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
     }
     return { index, tags, platforms: built, executed, cached };
   } finally {
+    opts.signal?.removeEventListener("abort", onOuterAbort);
     await lease.release();
   }
+}
+
+/**
+ * A step the platforms share ran once, in whichever platform's build reached
+ * it first: a matter of scheduling. It is reported as a one-after-the-other
+ * build reports it, run by the first platform (in the order given) that
+ * uses it and cached for the others, so the per-platform counts and the
+ * provenance's `cached` facts do not change from one run to the next.
+ * (The progress output still says which build really ran it.)
+ */
+function creditFirstPlatform(built: readonly PlatformBuild[]): PlatformBuild[] {
+  const uses = new Map<Digest, { p: number; s: number; cached: boolean }[]>();
+  built.forEach((b, p) =>
+    b.result.trace.steps.forEach((st, s) => {
+      if (st.key) uses.set(st.key, [...(uses.get(st.key) ?? []), { p, s, cached: st.cached }]);
+    }),
+  );
+  const flips = new Map<string, boolean>(); // "platform/step" -> cached
+  for (const u of uses.values()) {
+    const ran = u.filter((x) => !x.cached);
+    // Run by several (--no-cache) or by none (all cached before): nothing to credit.
+    if (ran.length !== 1 || ran[0] === u[0]) continue;
+    flips.set(`${u[0]!.p}/${u[0]!.s}`, false);
+    flips.set(`${ran[0]!.p}/${ran[0]!.s}`, true);
+  }
+  if (flips.size === 0) return [...built];
+  return built.map((b, p) => {
+    let moreRun = 0;
+    const steps = b.result.trace.steps.map((st, s) => {
+      const cached = flips.get(`${p}/${s}`);
+      if (cached === undefined) return st;
+      moreRun += cached ? -1 : 1;
+      return { ...st, cached };
+    });
+    if (moreRun === 0 && steps.every((st, s) => st === b.result.trace.steps[s])) return b;
+    const result = { ...b.result, executed: b.result.executed + moreRun, cached: b.result.cached - moreRun, trace: { ...b.result.trace, steps } };
+    return { ...b, result };
+  });
 }
 
 /**

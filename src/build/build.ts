@@ -31,6 +31,7 @@ import { KilnError } from "../util/errors.js";
 import { Semaphore } from "../util/semaphore.js";
 import { ensureBaseSnapshots } from "./base-snapshots.js";
 import { ignoreEvents } from "./events.js";
+import { InflightSteps } from "./inflight-steps.js";
 import { emptyState, stateFromImage, toImageConfig, type ImageState, type LayerRecord } from "./image-state.js";
 import { ensureLayerBlob } from "./layer-blobs.js";
 import { imageFromOciLayout } from "../import/oci-layout-source.js";
@@ -99,7 +100,9 @@ async function buildStages(
   const nodes = neededStages(df, target.index, fromNames);
   const snapshots = new SnapshotIndex(store.paths.snapshots);
   const dockerfileRel = path.relative(contextDir, dockerfilePath);
-  const memo = await StatMemo.load(path.join(store.paths.cache, "stat-memo.json"));
+  // Shared with the other platforms' builds when several build at once (options.ts PlatformShare).
+  const shared = opts.multiPlatform;
+  const memo = shared?.memo ?? (await StatMemo.load(path.join(store.paths.cache, "stat-memo.json")));
   const gcLocked = <T>(fn: () => Promise<T>) => withStoreLock(store.root, fn, { name: GC_LOCK });
   // One failing stage stops the others (their running steps are killed).
   const stop = new AbortController();
@@ -131,7 +134,12 @@ async function buildStages(
     metaArgs,
     usedArgs,
     proxyEnv: proxyEnv(buildArgs, usedArgs),
-    nextStepId: () => ++stepCounter,
+    nextStepId: () => {
+      const n = ++stepCounter;
+      return { id: shared ? shared.nextEventId() : n, n };
+    },
+    ...(shared ? { platformLabel: formatPlatform(platform) } : {}),
+    inflight: shared?.inflight ?? new InflightSteps(),
     totalSteps: nodes.reduce((n, s) => n + s.stage.instructions.length + 1, 0),
     claim: async (parent, diffId) => {
       // A --cache-from layer downloads outside the GC lock: that can take long.
@@ -145,15 +153,19 @@ async function buildStages(
         return true;
       });
     },
-    jobs: new Semaphore(opts.jobs ?? availableParallelism()),
+    jobs: shared?.jobs ?? new Semaphore(opts.jobs ?? availableParallelism()),
     fromSource: (name, before) => sourceLayers(name, before),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
   };
 
-  for (const from of opts.cacheFrom ?? []) {
-    const r = await importCache(store, env.records, from, cacheLayers);
-    emit({ kind: "info", message: `imported cache from ${from.kind === "local" ? from.dir : from.ref}: ${r.records} new records, ${r.layers} layers, ${r.mounts} cache mounts` });
-  }
+  const importCaches = async () => {
+    for (const from of opts.cacheFrom ?? []) {
+      const r = await importCache(store, env.records, from, cacheLayers);
+      emit({ kind: "info", message: `imported cache from ${from.kind === "local" ? from.dir : from.ref}: ${r.records} new records, ${r.layers} layers, ${r.mounts} cache mounts` });
+    }
+  };
+  // Several platforms: one import at a time, the later ones finding the records and mounts there.
+  await (shared ? shared.serial.run(importCaches) : importCaches());
   const running = new Map<number, Promise<StageResult>>();
   const runIndex = (i: number): Promise<StageResult> => {
     let p = running.get(i);
@@ -230,7 +242,7 @@ async function buildStages(
   } finally {
     opts.signal?.removeEventListener("abort", onOuterAbort);
   }
-  await memo.save(store.paths.tmp);
+  if (!shared) await memo.save(store.paths.tmp);
   for (const name of buildArgs.keys()) {
     if (!usedArgs.has(name)) emit({ kind: "warning", message: `build-arg ${name} was not consumed by any ARG in the Dockerfile` });
   }
@@ -245,7 +257,8 @@ async function buildStages(
     cached += r.cached;
     if (opts.cacheTo?.mode === "max" || i === target.index) keys.push(...r.keys);
   }
-  if (opts.cacheTo) {
+  if (opts.cacheTo && shared) shared.exportKeys(keys);
+  else if (opts.cacheTo) {
     const c = await gcLocked(() => exportCache(store, snapshots, env.records, keys, opts.cacheTo!));
     const to = opts.cacheTo.to;
     emit({ kind: "info", message: `exported cache to ${to.kind === "local" ? to.dir : to.ref}: ${c.records} records, ${c.mounts} cache mounts (${c.manifest.digest})` });

@@ -4,7 +4,11 @@ import type { SecretSource } from "../exec/secret-source.js";
 import type { Platform } from "../oci/platform.js";
 import type { Store } from "../store/store.js";
 import type { CacheExportOptions, CacheTarget } from "../cache/cache-layout.js";
+import type { StatMemo } from "../cache/stat-memo.js";
+import type { Digest } from "../oci/digest.js";
+import type { Semaphore } from "../util/semaphore.js";
 import type { EventSink } from "./events.js";
+import type { InflightSteps } from "./inflight-steps.js";
 
 export type Output =
   | { readonly kind: "oci"; readonly dest: string; readonly tar: boolean }
@@ -55,4 +59,26 @@ export interface BuildOptions {
   readonly signal?: AbortSignal;
   /** Secrets RUN --mount=type=secret may mount (`--secret`); never stored anywhere. */
   readonly secrets?: readonly SecretSource[];
+  /** Internal, set by buildPlatforms for each platform it builds (no CLI flag). */
+  readonly multiPlatform?: PlatformShare;
+}
+
+/**
+ * What the per-platform builds of one `--platform a,b` build share, running
+ * at the same time in one process (buildPlatforms makes it; build() uses
+ * these instead of making its own).
+ */
+export interface PlatformShare {
+  /** --jobs N bounds the steps running at once across all the platforms, not per platform. */
+  readonly jobs: Semaphore;
+  /** The same step (cache key) reached by two platforms at once runs once. */
+  readonly inflight: InflightSteps;
+  /** Loaded once; buildPlatforms saves it once at the end, so no two builds write it. */
+  readonly memo: StatMemo;
+  /** Progress event ids: both platforms' events go to one sink, so ids are unique across them. */
+  readonly nextEventId: () => number;
+  /** One at a time: --cache-from imports, which restore cache mounts through fixed temp paths. */
+  readonly serial: Semaphore;
+  /** --cache-to: this platform's keys, exported once for all platforms by buildPlatforms. */
+  readonly exportKeys: (keys: readonly Digest[]) => void;
 }

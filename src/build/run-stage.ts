@@ -19,6 +19,7 @@ import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
 import type { Semaphore } from "../util/semaphore.js";
 import type { EventSink } from "./events.js";
+import type { InflightSteps } from "./inflight-steps.js";
 import { digestSources } from "../cache/content-digest.js";
 import { withLayer, type ImageState } from "./image-state.js";
 import type { FromSource } from "./source-view.js";
@@ -56,8 +57,16 @@ export interface StageEnv {
   readonly usedArgs: Set<string>;
   /** Undeclared proxy build args, for RUN's environment only. */
   readonly proxyEnv: readonly string[];
-  /** Numbers steps across the whole build, for progress output. */
-  readonly nextStepId: () => number;
+  /**
+   * Numbers the next step for progress output: `id` keys its events (unique
+   * across all the platforms of a multi-platform build, whose events share
+   * one stream), `n` counts this build's steps, shown as `[n/totalSteps]`.
+   */
+  readonly nextStepId: () => { id: number; n: number };
+  /** Set when several platforms build at once: step names say which (`[linux/arm64 2/5] RUN …`, as buildx). */
+  readonly platformLabel?: string;
+  /** Identical steps (same cache key) running at the same time run once; the others wait for its record. */
+  readonly inflight: InflightSteps;
   /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
   readonly claim: (parent: Digest | null, diffId: Digest | null) => Promise<boolean>;
   /** Bounds how many steps run at once across parallel stages (--jobs). */
@@ -124,39 +133,64 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       );
       inputs = probe;
       const sid = stepIdentity(env.dockerfilePath, stage.index, index, platform);
+      // Ends this build's claim to be the one running the step (see inflight-steps.ts).
+      let ran: (() => void) | undefined;
       if (probe && env.useCache) {
-        const rec = await env.records.get(probe.key);
         const parent = state.layers.at(-1)?.chainId ?? null;
-        const chainId = rec?.diffId ? chainIdOf(parent, rec.diffId) : null;
-        if (rec && (await env.claim(parent, rec.diffId))) {
-          keys.push(rec.key);
-          await env.records.touch(rec.key, sid);
-          cached++;
-          hit = true;
-          const patched = { ...state, config: { ...state.config, ...(rec.configPatch ?? {}) } };
-          return { ...withLayer(patched, rec.diffId && chainId ? { diffId: rec.diffId, chainId } : null, rec.history), cachedStep: true };
+        for (;;) {
+          // The same step running in another platform's build (a
+          // $BUILDPLATFORM stage): wait for its record instead of running it
+          // twice. No job slot is held meanwhile, so --jobs 1 cannot deadlock.
+          const other = env.inflight.running(probe.key);
+          if (other) {
+            await other;
+            // The build is stopping (that run may have failed and stopped it): so does this step.
+            // Otherwise its record is read below; if it failed, there is none and this build runs the step.
+            if (env.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
+          }
+          const rec = await env.records.get(probe.key);
+          const chainId = rec?.diffId ? chainIdOf(parent, rec.diffId) : null;
+          if (rec && (await env.claim(parent, rec.diffId))) {
+            keys.push(rec.key);
+            await env.records.touch(rec.key, sid);
+            cached++;
+            hit = true;
+            const patched = { ...state, config: { ...state.config, ...(rec.configPatch ?? {}) } };
+            return { ...withLayer(patched, rec.diffId && chainId ? { diffId: rec.diffId, chainId } : null, rec.history), cachedStep: true };
+          }
+          // A miss, and nobody started the step while the cache was read:
+          // this build runs it. (No await between this check and start().)
+          if (!env.inflight.running(probe.key)) break;
         }
-        const prev = await env.records.previous(sid);
-        if (prev || env.explainAll) env.emit({ kind: "cache-miss", id, reason: explainMiss(instr.original, prev, probe.inputs) });
+        ran = env.inflight.start(probe.key);
       }
-      executed++;
-      const next = await env.jobs.run(async () => applyInstruction(ctx, state, instr));
-      if (probe) {
-        keys.push(probe.key);
-        const grew = next.layers.length > state.layers.length;
-        await env.records.put(
-          {
-            version: 1,
-            key: probe.key,
-            inputs: probe.inputs,
-            diffId: grew ? next.layers.at(-1)!.diffId : null,
-            history: next.history.at(-1)!,
-            configPatch: configPatch(state.config, next.config),
-          },
-          sid,
-        );
+      try {
+        if (probe && env.useCache) {
+          const prev = await env.records.previous(sid);
+          if (prev || env.explainAll) env.emit({ kind: "cache-miss", id, reason: explainMiss(instr.original, prev, probe.inputs) });
+        }
+        executed++;
+        const next = await env.jobs.run(async () => applyInstruction(ctx, state, instr));
+        if (probe) {
+          keys.push(probe.key);
+          const grew = next.layers.length > state.layers.length;
+          await env.records.put(
+            {
+              version: 1,
+              key: probe.key,
+              inputs: probe.inputs,
+              diffId: grew ? next.layers.at(-1)!.diffId : null,
+              history: next.history.at(-1)!,
+              configPatch: configPatch(state.config, next.config),
+            },
+            sid,
+          );
+        }
+        return next;
+      } finally {
+        // After the record is written: a waiter that wakes up finds it.
+        ran?.();
       }
-      return next;
     });
     trace.push({
       stage: stage.index,
@@ -181,11 +215,15 @@ function stripMarks(s: Marked): ImageState {
 }
 
 /** Progress, timing and error location for one step. */
-export async function runStep(env: Pick<StageEnv, "emit" | "signal" | "nextStepId" | "totalSteps">, instr: { original: string; location: Location }, fn: (id: number) => Promise<Marked>): Promise<ImageState> {
+export async function runStep(
+  env: Pick<StageEnv, "emit" | "signal" | "nextStepId" | "totalSteps" | "platformLabel">,
+  instr: { original: string; location: Location },
+  fn: (id: number) => Promise<Marked>,
+): Promise<ImageState> {
   if (env.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
-  const id = env.nextStepId();
+  const { id, n } = env.nextStepId();
   const started = performance.now();
-  env.emit({ kind: "step-start", id, name: `[${id}/${env.totalSteps}] ${instr.original}` });
+  env.emit({ kind: "step-start", id, name: `[${env.platformLabel ? `${env.platformLabel} ` : ""}${n}/${env.totalSteps}] ${instr.original}` });
   try {
     const r = await fn(id);
     env.emit({ kind: "step-done", id, ms: performance.now() - started, ...(r.cachedStep ? { note: "CACHED" } : {}) });
