@@ -1,7 +1,8 @@
 // The compressed blob of each layer, made once, when an export first needs
 // it, and remembered by diffID (cache/layer-blobs/<hex>.json) so the next
 // export or push reuses it.
-import { mkdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.js";
 import { digestHex, type Digest } from "../oci/digest.js";
@@ -23,9 +24,12 @@ export async function recordLayerBlob(store: Store, diffId: Digest, blob: Descri
 }
 
 /** The compressed blob recorded for a diffID, if the store has it. */
+// Read for every layer of the image on every build that tags it (a no-op
+// rebuild included): a ~150-byte file, read synchronously (one
+// open/read/close, not four thread-pool round trips).
 export async function knownBlob(store: Store, diffId: Digest): Promise<Descriptor | undefined> {
   try {
-    const d = JSON.parse(await readFile(recordPath(store, diffId), "utf8")) as Descriptor;
+    const d = JSON.parse(readFileSync(recordPath(store, diffId), "utf8")) as Descriptor;
     return (await store.hasBlob(d.digest)) ? d : undefined;
   } catch {
     return undefined;

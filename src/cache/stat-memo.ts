@@ -4,7 +4,10 @@
 // before the rewrite would be trusted. As git does for its index ("racy
 // git"), an entry is trusted only if the file's ctime is safely older than
 // the moment the memo was taken; a racily recent file is hashed again.
-import { readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { rename, unlink, writeFile } from "node:fs/promises";
+import path from "node:path";
 
 /** The stat fields the memo compares (a BigIntStats fits). */
 export interface FileStat {
@@ -14,7 +17,6 @@ export interface FileStat {
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
 }
-import { writeFileDurable } from "../store/durable-file.js";
 
 interface MemoEntry {
   readonly dev: string;
@@ -39,7 +41,9 @@ export class StatMemo {
   static async load(file: string): Promise<StatMemo> {
     const m = new StatMemo(file);
     try {
-      const data = JSON.parse(await readFile(file, "utf8")) as Record<string, MemoEntry>;
+      // Read once per build, before any step: synchronously (one
+      // open/read/close) rather than as four thread-pool round trips.
+      const data = JSON.parse(readFileSync(file, "utf8")) as Record<string, MemoEntry>;
       for (const [k, v] of Object.entries(data)) m.#entries.set(k, v);
     } catch {
       // no memo yet, or unreadable: start empty
@@ -69,9 +73,23 @@ export class StatMemo {
     this.#dirty = true;
   }
 
+  // Nothing is written when no digest was computed (a no-op rebuild). The
+  // memo is advisory, so it is replaced atomically (temp + rename: readers
+  // see the old memo or the new one) but not fsynced. After a power cut the
+  // file is the old memo, the new one, or empty/garbage: unparsable means
+  // "start empty" (load), and an old memo is still right, since every entry
+  // is checked against the file's current dev/ino/size/mtime/ctime. The
+  // worst a lost memo costs is hashing the context again.
   async save(tmpDir: string): Promise<void> {
     if (!this.#dirty) return;
-    await writeFileDurable(this.file, JSON.stringify(Object.fromEntries(this.#entries)), tmpDir);
+    const tmp = path.join(tmpDir, `stat-memo.${process.pid}.${randomBytes(6).toString("hex")}`);
+    try {
+      await writeFile(tmp, JSON.stringify(Object.fromEntries(this.#entries)), { flag: "wx", mode: 0o644 });
+      await rename(tmp, this.file);
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw e;
+    }
     this.#dirty = false;
   }
 }

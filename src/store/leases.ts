@@ -4,7 +4,8 @@
 // lease, so a prune never pulls a layer from under a build. A lease of a
 // dead process is ignored.
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFile, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Digest } from "../oci/digest.js";
 import type { StorePaths } from "./root.js";
@@ -27,11 +28,11 @@ export class Lease {
   }
 
   static async open(paths: StorePaths): Promise<Lease> {
-    await mkdir(paths.locks, { recursive: true });
+    mkdirSync(paths.locks, { recursive: true });
     const file = path.join(paths.locks, `lease-${process.pid}-${randomBytes(4).toString("hex")}.json`);
     // A second of margin: files this build creates are never older than its lease.
     const lease = new Lease(file, { pid: process.pid, startedMs: Date.now() - 1000, chains: [] });
-    await lease.#write();
+    lease.#write();
     return lease;
   }
 
@@ -39,20 +40,39 @@ export class Lease {
   async add(chains: readonly Digest[]): Promise<void> {
     const fresh = chains.filter((c) => !this.#data.chains.includes(c));
     if (fresh.length === 0) return;
+    // On disk first: if the write fails, the chains are not taken as leased.
+    this.#write({ ...this.#data, chains: [...this.#data.chains, ...fresh] });
     this.#data.chains.push(...fresh);
-    await this.#write();
   }
 
   async release(): Promise<void> {
-    await rm(this.#file, { force: true });
+    try {
+      unlinkSync(this.#file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
   }
 
   // Atomic (temp + rename) but not fsynced: a lease only matters while its
   // process lives, and after a crash its dead pid voids it anyway.
-  async #write(): Promise<void> {
+  // Synchronous: a few hundred bytes in the local store, written once per
+  // cached step inside the GC lock, where each fs.promises call would be a
+  // thread-pool round trip with the lock held. The file is complete and in
+  // place before add() returns, so before the caller drops the GC lock, as
+  // before.
+  #write(data: LeaseData = this.#data): void {
     const tmp = `${this.#file}.${randomBytes(4).toString("hex")}.tmp`;
-    await writeFile(tmp, JSON.stringify(this.#data));
-    await rename(tmp, this.#file);
+    try {
+      writeFileSync(tmp, JSON.stringify(data));
+      renameSync(tmp, this.#file);
+    } catch (e) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // not created
+      }
+      throw e;
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 // to the FULL normalised reference ("docker.io/library/hello:1"), so that
 // `skopeo inspect oci:<root>:docker.io/library/hello:1` finds it. Updates are
 // read-modify-write under the store lock, written temp + fsync + rename.
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import { type ImageIndex, imageIndex } from "../oci/manifest.js";
 import { InvalidReferenceError, parseReference, formatReference } from "../oci/reference.js";
@@ -36,13 +36,22 @@ export function normalizeTagName(name: string): string {
 }
 
 export async function readIndex(paths: StorePaths): Promise<ImageIndex> {
-  let text: string;
+  return parseIndex(paths, readIndexText(paths));
+}
+
+// Synchronous: one open/read/close of a file of ~400 bytes per image name
+// (async, four thread-pool round trips), read by every build and tag.
+function readIndexText(paths: StorePaths): string | undefined {
   try {
-    text = await readFile(paths.index, "utf8");
+    return readFileSync(paths.index, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return imageIndex([]);
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
+}
+
+function parseIndex(paths: StorePaths, text: string | undefined): ImageIndex {
+  if (text === undefined) return imageIndex([]);
   try {
     const idx = JSON.parse(text) as ImageIndex;
     if (!Array.isArray(idx.manifests)) throw new Error("no manifests array");
@@ -65,12 +74,17 @@ export function refsOf(idx: ImageIndex): ImageRef[] {
  * processes. Entries are kept sorted by name so the file is deterministic. */
 export async function updateIndex(paths: StorePaths, mutate: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
   await withStoreLock(paths.root, async () => {
-    const idx = await readIndex(paths);
+    const text = readIndexText(paths);
+    const idx = parseIndex(paths, text);
     const manifests = [...idx.manifests];
     const next = mutate(manifests);
     next.sort((a, b) => cmp(a.annotations?.[Annotation.refName] ?? "", b.annotations?.[Annotation.refName] ?? "") || cmp(a.digest, b.digest));
-    const out: ImageIndex = { ...idx, manifests: next };
-    await writeFileDurable(paths.index, canonicalJson(out), paths.tmp);
+    const out = canonicalJson({ ...idx, manifests: next });
+    // Same bytes as the file holds (an untag of a missing name, a re-tag):
+    // nothing to write. Those bytes were made durable by whoever wrote them
+    // (every writer fsyncs the file before its rename, the folder after it).
+    if (out === text) return;
+    await writeFileDurable(paths.index, out, paths.tmp);
   });
 }
 

@@ -5,7 +5,8 @@
 // limit for ~190 layers (docker itself stops at 125), and 64 bits is enough
 // to never collide in one store.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { type Digest, digestHex, parseDigest } from "../oci/digest.js";
 import { fsyncDir, writeFileDurable } from "./durable-file.js";
@@ -43,9 +44,12 @@ export class SnapshotIndex {
     return path.join(this.dir, this.idOf(chainId), "fs");
   }
 
+  // meta.json is ~250 bytes, read under the GC lock once per cached step (and
+  // per base layer): synchronously, one open/read/close instead of four
+  // thread-pool round trips with the lock held.
   async get(chainId: Digest): Promise<SnapshotMeta | undefined> {
     try {
-      const meta = JSON.parse(await readFile(path.join(this.dir, this.idOf(chainId), "meta.json"), "utf8")) as SnapshotMeta;
+      const meta = JSON.parse(readFileSync(path.join(this.dir, this.idOf(chainId), "meta.json"), "utf8")) as SnapshotMeta;
       return meta.chainId === chainId ? meta : undefined;
     } catch {
       return undefined;

@@ -1,7 +1,7 @@
 // The local store: an OCI image layout (oci-layout, index.json, blobs/) with
 // kiln's working folders beside it. A small facade over the blob and ref
 // modules; every method is async and safe to call from several processes.
-import { mkdir } from "node:fs/promises";
+import { existsSync, mkdirSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { ImageConfig } from "../oci/config.js";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
@@ -48,9 +48,15 @@ export class Store {
   static async open(root: string = defaultStoreRoot()): Promise<Store> {
     const s = new Store(root);
     const p = s.paths;
-    for (const dir of [`${p.blobs}/sha256`, p.snapshots, p.cache, p.tmp, p.locks]) await mkdir(dir, { recursive: true });
-    await createFileDurable(p.layout, LAYOUT, p.tmp);
-    await createFileDurable(p.index, canonicalJson(imageIndex([])), p.tmp);
+    // Every kiln command opens the store: a few metadata calls, synchronous.
+    for (const dir of [`${p.blobs}/sha256`, p.snapshots, p.cache, p.tmp, p.locks]) mkdirSync(dir, { recursive: true });
+    // Both files appear only whole (createFileDurable links a written, fsynced
+    // temp file into place), so one that exists is complete and is left
+    // alone: no temp file, fsync and failed link(2) on every command, as
+    // before. A missing one is created exactly as before (link never clobbers
+    // a concurrent creator's file).
+    if (!existsSync(p.layout)) await createFileDurable(p.layout, LAYOUT, p.tmp);
+    if (!existsSync(p.index)) await createFileDurable(p.index, canonicalJson(imageIndex([])), p.tmp);
     return s;
   }
 
@@ -124,6 +130,15 @@ export class Store {
       ...(desc.platform ? { platform: desc.platform } : {}),
       annotations: { ...desc.annotations, [Annotation.refName]: full },
     };
+    // Re-tagging a name with the descriptor it already has (every no-op
+    // rebuild with -t) changes nothing: index.json is replaced only whole
+    // (temp + fsync + rename), so a read without the lock sees a complete
+    // index, and if it maps the name to exactly this entry, the tag already
+    // holds; this call takes effect at that read, as if it ran just before
+    // any writer that follows. Otherwise: the locked read-modify-write, as before.
+    const want = canonicalJson(entry);
+    const named = refsOf(await readIndex(this.paths)).filter((r) => r.name === full);
+    if (named.length === 1 && canonicalJson(named[0]!.descriptor) === want) return;
     await updateIndex(this.paths, (ms) => [...ms.filter((d) => d.annotations?.[Annotation.refName] !== full), entry]);
   }
 
