@@ -52,19 +52,18 @@ export function distroQualifier(d: Distro): string | undefined {
 }
 
 export function debPurl(name: string, version: string, arch: string | undefined, d: Distro): string {
-  return formatPurl({
-    type: "deb",
-    namespace: d.id ?? "debian",
-    name: name.toLowerCase(),
-    version,
-    qualifiers: { arch, distro: distroQualifier(d) },
-  });
+  return osPackagePurl("deb", "debian", name, version, arch, d);
 }
 
 export function apkPurl(name: string, version: string, arch: string | undefined, d: Distro): string {
+  return osPackagePurl("apk", "alpine", name, version, arch, d);
+}
+
+/** A distribution package: namespaced by the os-release ID (or the family's default), with arch and distro qualifiers. */
+function osPackagePurl(type: "deb" | "apk", defaultNamespace: string, name: string, version: string, arch: string | undefined, d: Distro): string {
   return formatPurl({
-    type: "apk",
-    namespace: d.id ?? "alpine",
+    type,
+    namespace: d.id ?? defaultNamespace,
     name: name.toLowerCase(),
     version,
     qualifiers: { arch, distro: distroQualifier(d) },
