@@ -323,6 +323,18 @@ function goModulePackages(info: GoModInfo, foundIn: string): SbomPackage[] {
 }
 
 /**
+ * The standard library the binary was compiled with, as syft and grype name
+ * it (`pkg:golang/stdlib@1.21.5`): most Go vulnerabilities are in it, and
+ * a binary carries its Go version even when it has no module list (Debian's
+ * GOPATH-mode builds). "go1.21.5 X:boringcrypto" keeps only the release.
+ */
+function stdlibPackage(goVersion: string, foundIn: string): SbomPackage[] {
+  const m = /^go(\d+(?:\.\d+)*(?:(?:rc|beta)\d+)?)/.exec(goVersion);
+  if (!m) return [];
+  return [{ name: "stdlib", version: m[1]!, type: "golang", purl: golangPurl("stdlib", m[1]!), foundIn }];
+}
+
+/**
  * The packages in the Go binary at `imagePath`, read from the host file
  * the walk found (`hostPath`, inside the root). Anything unreadable or not
  * Go gives no packages: a file the walk lists is not a promise of anything.
@@ -337,8 +349,9 @@ export async function scanGoBinary(hostPath: string, imagePath: string): Promise
     const st = await fh.stat();
     if (!mayBeGoBinary(st)) return [];
     const bi = await readGoBuildInfo(fh, st.size);
-    const info = bi && parseModinfo(bi.modinfo);
-    return info ? goModulePackages(info, imagePath) : [];
+    if (!bi) return [];
+    const info = parseModinfo(bi.modinfo);
+    return [...(info ? goModulePackages(info, imagePath) : []), ...stdlibPackage(bi.goVersion, imagePath)];
   } catch (err) {
     if (SKIPPED_ERRORS.has((err as NodeJS.ErrnoException).code ?? "")) return [];
     throw err;

@@ -93,6 +93,8 @@ function goVersionM(file: string): { goVersion: string; modules: ToolModule[] } 
 }
 
 const nameAtVersion = (pkgs: SbomPackage[]): string[] => pkgs.map((p) => `${p.name}@${p.version}`).sort();
+/** The Go release a binary was built with, as `go version -m` prints it, without "go": the stdlib package's version. */
+const stdlibVersion = (bin: string): string => goVersionM(bin).goVersion.replace(/^go/, "");
 
 describe("a Go binary built from testdata/sbom/go-app", () => {
   it("lists the main module without a version and the replacing module at its version; the local replacement is left out", async () => {
@@ -107,6 +109,7 @@ describe("a Go binary built from testdata/sbom/go-app", () => {
         purl: "pkg:golang/example.com/kiln-fixture/shout-fork@v1.1.0",
         foundIn: "/usr/local/bin/app",
       },
+      { name: "stdlib", version: stdlibVersion(appBin), type: "golang", purl: `pkg:golang/stdlib@${stdlibVersion(appBin)}`, foundIn: "/usr/local/bin/app" },
     ]);
     // SPDX: an unknown version is an absent versionInfo, not an empty one.
     const doc = spdxDocument({ name: "t", packages: pkgs, created: "2024-01-01T00:00:00Z", namespaceSeed: "t", creatorTool: "kiln-test" });
@@ -138,6 +141,7 @@ describe("a Go binary built from testdata/sbom/go-app", () => {
       .modules.map((m) => m.replace ?? m)
       .filter((m) => !m.path.startsWith("./") && !m.path.startsWith("../"))
       .map((m) => `${m.path}@${m.version === "(devel)" ? "" : m.version}`)
+      .concat(`stdlib@${stdlibVersion(appBin)}`)
       .sort();
     expect(nameAtVersion(await scanRootfs(root))).toEqual(expected);
   });
@@ -151,7 +155,7 @@ describe("a Go binary built from testdata/sbom/go-app", () => {
     await installBytes(bytes, "/usr/bin/sstripped");
     // Go's own reader takes the same way, so it must agree.
     expect(goVersionM(path.join(root, "usr/bin/sstripped")).modules).toEqual(goVersionM(appBin).modules);
-    expect(nameAtVersion(await scanRootfs(root))).toEqual(["example.com/kiln-fixture/app@", "example.com/kiln-fixture/shout-fork@v1.1.0"]);
+    expect(nameAtVersion(await scanRootfs(root))).toEqual(["example.com/kiln-fixture/app@", "example.com/kiln-fixture/shout-fork@v1.1.0", `stdlib@${stdlibVersion(appBin)}`]);
   });
 
   it("cut in half, yields nothing and does not throw; cut anywhere, never throws", async () => {
@@ -205,7 +209,7 @@ describe("files that are not Go programs, or not to be read", () => {
     expect(await buildInfoOf("/usr/bin/bash")).toBeUndefined();
   });
 
-  it("Debian's cgo-linked Go programs are read, but carry no module list (built in GOPATH mode): nothing to list", async () => {
+  it("Debian's cgo-linked Go programs are read, but carry no module list (built in GOPATH mode): only their standard library is listed", async () => {
     for (const bin of ["/usr/sbin/runc", "/usr/bin/skopeo"]) {
       const bi = await buildInfoOf(bin);
       expect(bi?.goVersion).toBe(goVersionM(bin).goVersion);
@@ -215,7 +219,7 @@ describe("files that are not Go programs, or not to be read", () => {
       expect(info.deps).toEqual([]);
     }
     await install("/usr/sbin/runc", "/usr/sbin/runc");
-    expect(await scanRootfs(root)).toEqual([]);
+    expect(nameAtVersion(await scanRootfs(root))).toEqual([`stdlib@${stdlibVersion("/usr/sbin/runc")}`]);
   });
 
   it("a symlink to a Go binary is not followed: out of the root (absolute or climbing), or inside it (listed once, where it is)", async () => {
@@ -227,7 +231,7 @@ describe("files that are not Go programs, or not to be read", () => {
     await symlink("/opt/app/server", path.join(root, "usr/local/bin/server"));
     const pkgs = await scanRootfs(root);
     expect(new Set(pkgs.map((p) => p.foundIn))).toEqual(new Set(["/opt/app/server"]));
-    expect(pkgs.length).toBe(2);
+    expect(pkgs.length).toBe(3);
   });
 
   it("the walk does not open: a binary without an exec bit, one named as a data format, one in a data tree", async () => {
@@ -236,7 +240,7 @@ describe("files that are not Go programs, or not to be read", () => {
     await install(appBin, "/usr/share/doc/app/app");
     expect(await scanRootfs(root)).toEqual([]);
     await chmod(path.join(root, "usr/local/bin/app"), 0o700); // owner-only exec counts
-    expect((await scanRootfs(root)).map((p) => p.foundIn)).toEqual(["/usr/local/bin/app", "/usr/local/bin/app"]);
+    expect((await scanRootfs(root)).map((p) => p.foundIn)).toEqual(["/usr/local/bin/app", "/usr/local/bin/app", "/usr/local/bin/app"]);
   });
 });
 
