@@ -77,6 +77,10 @@ export function uniquePlatforms(platforms: readonly Platform[]): Platform[] {
 export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiPlatformResult> {
   const platforms = uniquePlatforms(opts.platforms);
   if (platforms.length === 0) throw new KilnError("USAGE", "--platform needs at least one platform", { hint: "e.g. --platform linux/amd64,linux/arm64" });
+  // Refused before any step runs, not after the build.
+  if (wantsAttestations(opts.attestations) && opts.ociMediaTypes === false) {
+    throw new KilnError("USAGE", "attestations need OCI media types: a Docker manifest list cannot hold them", { hint: "drop oci-mediatypes=false, or add --provenance=false --sbom=false" });
+  }
   const outputs = opts.outputs ?? [];
   const multi = platforms.length > 1;
   if (multi && outputs.some((o) => o.kind === "docker")) {
@@ -164,7 +168,6 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
     });
     const entries = images.map((i) => indexEntry(i.manifest, i.platform));
     if (wantsAttestations(opts.attestations)) {
-      if (opts.ociMediaTypes === false) throw new KilnError("USAGE", "attestations need OCI media types: a Docker manifest list cannot hold them", { hint: "drop oci-mediatypes=false, or add --provenance=false --sbom=false" });
       emit({ kind: "info", message: `attesting ${[opts.attestations.provenance ? `provenance (mode=${opts.attestations.provenance.mode})` : "", opts.attestations.sbom ? "sbom" : ""].filter(Boolean).join(" and ")}` });
       entries.push(
         ...(await attestationEntries(

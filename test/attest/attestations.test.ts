@@ -205,6 +205,7 @@ describe("attestations", () => {
     expect(await bad("--attest", "type=slsa")).toMatch(/type must be provenance or sbom/);
     expect(await bad("--sbom=yes")).toMatch(/expected true or false/);
     expect(await bad("--attest-referrers", "-t", "x:1")).toMatch(/--attest-referrers needs attestations/);
+    expect(await bad("--provenance=true", "--platform", "linux/amd64,linux/arm64", "--output", "type=oci,dest=/dev/null,oci-mediatypes=false")).toMatch(/attestations need OCI media types/);
   });
 });
 
