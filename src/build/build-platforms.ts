@@ -29,7 +29,7 @@ import { SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
 import { Semaphore } from "../util/semaphore.js";
 import type { Digest } from "../oci/digest.js";
-import { attestationEntries, wantsAttestations, type AttestationOptions } from "../attest/attach.js";
+import { attestationEntries, wantsAttestations, writeLocalAttestations, type AttestationOptions, type BuildParameters } from "../attest/attach.js";
 import { build, type BuildResult } from "./build.js";
 import { ignoreEvents } from "./events.js";
 import { InflightSteps } from "./inflight-steps.js";
@@ -91,6 +91,14 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
   }
   const emit = opts.onEvent ?? ignoreEvents;
   const tags = (opts.tags ?? []).map(normalizeReference);
+  const attestParams: BuildParameters = {
+    tags,
+    buildArgs: opts.buildArgs ?? {},
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
+    secretIds: (opts.secrets ?? []).map((s) => s.id),
+    network: opts.network ?? "none",
+    ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+  };
   const blobOutputs = outputs.filter((o) => o.kind !== "local");
   const needIndex = tags.length > 0 || blobOutputs.length > 0 || outputs.length === 0;
   // Files this run creates are protected from a concurrent prune until the
@@ -133,6 +141,9 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
       // build() makes no image when asked only for files, so with a tag or an
       // image output as well the files come from a second, fully cached, pass.
       if (needIndex && local.length) await build({ ...common, outputs: local });
+      if (wantsAttestations(opts.attestations)) {
+        for (const o of local) await writeLocalAttestations(opts.store, o.dest, { platform, layers: result.layers, trace: result.trace }, attestParams, opts.attestations);
+      }
       return { platform, ...(result.manifest ? { manifest: result.manifest } : {}), result };
     };
     let firstError: { err: unknown } | undefined;
@@ -169,21 +180,7 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
     const entries = images.map((i) => indexEntry(i.manifest, i.platform));
     if (wantsAttestations(opts.attestations)) {
       emit({ kind: "info", message: `attesting ${[opts.attestations.provenance ? `provenance (mode=${opts.attestations.provenance.mode})` : "", opts.attestations.sbom ? "sbom" : ""].filter(Boolean).join(" and ")}` });
-      entries.push(
-        ...(await attestationEntries(
-          opts.store,
-          images,
-          {
-            tags,
-            buildArgs: opts.buildArgs ?? {},
-            ...(opts.target !== undefined ? { target: opts.target } : {}),
-            secretIds: (opts.secrets ?? []).map((s) => s.id),
-            network: opts.network ?? "none",
-            ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
-          },
-          opts.attestations,
-        )),
-      );
+      entries.push(...(await attestationEntries(opts.store, images, attestParams, opts.attestations)));
     }
     const index = await withStoreLock(
       opts.store.root,

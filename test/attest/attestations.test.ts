@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -37,6 +38,7 @@ interface Statement {
   predicate: Record<string, any>;
 }
 
+const sha256File = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 const skopeoRaw = (ref: string) => JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" }));
 
 describe("attestations", () => {
@@ -193,6 +195,22 @@ describe("attestations", () => {
     const ref = `${registry.host}/att/plain:1`;
     await build("--push", "--provenance=false", "-t", ref);
     expect(skopeoRaw(ref).mediaType).toBe("application/vnd.oci.image.manifest.v1+json");
+  });
+
+  it("--output type=local: provenance.json and sbom.spdx.json beside the files, whose subjects are the exported files", async () => {
+    const dest = path.join(work, "local-out");
+    await build("--output", `type=local,dest=${dest}`, "--provenance=mode=max", "--sbom=true");
+    const prov = JSON.parse(await readFile(path.join(dest, "provenance.json"), "utf8")) as Statement;
+    expect(prov.predicateType).toBe("https://slsa.dev/provenance/v1");
+    const sbom = JSON.parse(await readFile(path.join(dest, "sbom.spdx.json"), "utf8")) as Statement;
+    expect(sbom.predicateType).toBe("https://spdx.dev/Document");
+    expect(sbom.subject).toEqual(prov.subject);
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+    expect(prov.subject).toContainEqual({ name: "app/app.txt", digest: { sha256: sha("app\n") } });
+    expect(prov.subject).toContainEqual({ name: "app/built", digest: { sha256: sha("built 1\n") } });
+    expect(prov.subject.find((x) => x.name === "bin/busybox")?.digest.sha256).toBe(sha256File(path.join(dest, "bin/busybox")));
+    expect(prov.subject.map((x) => x.name)).toEqual([...prov.subject.map((x) => x.name)].sort());
+    expect(JSON.stringify(prov)).not.toContain(SECRET);
   });
 
   it("bad attestation flags are usage errors that say what to write", async () => {
