@@ -7,6 +7,7 @@
 import type { AttestationOptions } from "../attest/attach.js";
 import type { ProvenanceMode } from "../attest/provenance.js";
 import { KilnError } from "../util/errors.js";
+import { keyValues } from "./key-values.js";
 
 export interface AttestFlags {
   readonly provenance?: string;
@@ -23,7 +24,7 @@ export function parseAttestFlags(flags: AttestFlags, pushing: boolean): Attestat
   if (flags.provenance !== undefined) provenance = parseProvenance(flags.provenance, "--provenance");
   if (flags.sbom !== undefined) sbom = parseSbom(flags.sbom, "--sbom");
   for (const spec of flags.attest ?? []) {
-    const kv = pairs(spec, "--attest");
+    const kv = keyValues("--attest", spec);
     const type = kv.get("type");
     kv.delete("type");
     const disabled = kv.get("disabled") === "true";
@@ -39,7 +40,7 @@ export function parseAttestFlags(flags: AttestFlags, pushing: boolean): Attestat
 function parseProvenance(v: string, flag: string): Provenance {
   if (v === "false" || v === "0") return false;
   if (v === "true" || v === "1" || v === "") return { mode: "min" };
-  const kv = pairs(v, flag);
+  const kv = keyValues(flag, v);
   let mode: ProvenanceMode = "min";
   let builderId: string | undefined;
   for (const [k, val] of kv) {
@@ -56,14 +57,4 @@ function parseSbom(v: string, flag: string): boolean {
   if (v === "true" || v === "1") return true;
   if (v === "false" || v === "0") return false;
   throw new KilnError("USAGE", `${flag}=${v}: expected true or false`);
-}
-
-function pairs(spec: string, flag: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const part of spec.split(",").filter(Boolean)) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) throw new KilnError("USAGE", `${flag} ${spec}: "${part}" is not KEY=VALUE`);
-    m.set(part.slice(0, eq), part.slice(eq + 1));
-  }
-  return m;
 }

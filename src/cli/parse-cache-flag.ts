@@ -3,16 +3,7 @@
 //   type=registry,ref=REF[,mode=min|max][,mounts=true] type=registry,ref=REF
 import type { CacheExportOptions, CacheTarget } from "../cache/cache-layout.js";
 import { KilnError } from "../util/errors.js";
-
-function keyValues(flag: string, spec: string): Map<string, string> {
-  const kv = new Map<string, string>();
-  for (const part of spec.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) throw new KilnError("USAGE", `invalid ${flag} "${spec}": "${part}" is not KEY=VALUE`);
-    kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  return kv;
-}
+import { keyValues } from "./key-values.js";
 
 function target(flag: string, spec: string, kv: Map<string, string>, dirKey: "dest" | "src"): CacheTarget {
   const type = kv.get("type");

@@ -2,15 +2,11 @@
 // or a bare path meaning type=local.
 import type { Output } from "../build/options.js";
 import { KilnError } from "../util/errors.js";
+import { keyValues } from "./key-values.js";
 
 export function parseOutput(spec: string): Output {
   if (!spec.includes("=")) return { kind: "local", dest: spec };
-  const kv = new Map<string, string>();
-  for (const part of spec.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) throw new KilnError("INVALID_OUTPUT", `invalid --output "${spec}": "${part}" is not KEY=VALUE`);
-    kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
+  const kv = keyValues("--output", spec, "INVALID_OUTPUT");
   const type = kv.get("type");
   const dest = kv.get("dest");
   if (!dest) throw new KilnError("INVALID_OUTPUT", `invalid --output "${spec}": dest= is required`, { hint: "e.g. --output type=oci,dest=img.tar" });
