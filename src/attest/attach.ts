@@ -1,11 +1,10 @@
 // The attestations of a build: for each platform image, its provenance and
 // SBOM as in-toto statements in one attestation manifest, returned as the
 // index entries that follow the images (BuildKit's order: images first).
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { BuildTrace } from "../build/build-trace.js";
+import { hashFile } from "../cache/content-digest.js";
 import type { LayerRecord } from "../build/image-state.js";
 import { withRootfsView } from "../build/outputs.js";
 import type { Descriptor } from "../oci/descriptor.js";
@@ -117,19 +116,14 @@ async function attestationStatements(
 /** Every regular file under `dir` (links not followed), by path relative to it, with its sha256; sorted. */
 async function fileSubjects(dir: string): Promise<Subject[]> {
   const out: Subject[] = [];
+  const buf = Buffer.allocUnsafe(1 << 20);
   const walk = async (rel: string): Promise<void> => {
     for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
       const child = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(child);
-      else if (e.isFile()) out.push({ name: child, digest: { sha256: await fileSha256(path.join(dir, child)) } });
+      else if (e.isFile()) out.push({ name: child, digest: { sha256: await hashFile(path.join(dir, child), buf) } });
     }
   };
   await walk("");
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-async function fileSha256(file: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest("hex");
 }

@@ -64,7 +64,3 @@ export function attestationEntry(manifest: Descriptor, subject: Digest): Descrip
     annotations: { [Annotation.referenceDigest]: subject, [Annotation.referenceType]: ATTESTATION_MANIFEST },
   };
 }
-
-export function isAttestationEntry(d: Descriptor): boolean {
-  return d.annotations?.[Annotation.referenceType] === ATTESTATION_MANIFEST;
-}

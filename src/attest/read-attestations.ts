@@ -1,12 +1,11 @@
 // Reading attestations back from an image index, wherever its blobs are (the
 // store or a registry): which platform images have which statements.
-import { Annotation, type Descriptor } from "../oci/descriptor.js";
+import { Annotation, isAttestationEntry, type Descriptor } from "../oci/descriptor.js";
 import { sha256Digest, type Digest } from "../oci/digest.js";
 import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
 import { MediaType } from "../oci/media-types.js";
 import type { Platform } from "../oci/platform.js";
 import { KilnError } from "../util/errors.js";
-import { isAttestationEntry } from "./attestation-manifest.js";
 import type { Statement } from "./in-toto.js";
 
 /** Where the index's children live: the store, or a registry repository. */

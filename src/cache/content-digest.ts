@@ -29,7 +29,7 @@ const CHUNK = 1 << 20;
 // Each worker reads into its own reused buffer: a stream per file cost
 // several event-loop round trips (hashing many small files ran at 83 MB/s),
 // and a fresh buffer per file let garbage pile past the RSS budget.
-async function hashFile(file: string, buf: Buffer): Promise<string> {
+export async function hashFile(file: string, buf: Buffer): Promise<string> {
   const h = createHash("sha256");
   const fh = await open(file, "r");
   try {

@@ -3,7 +3,7 @@
 // to merge a manifest into whatever a name already points at (import of a
 // second platform, `kiln index create`), and to list every blob an index or
 // manifest needs (for export).
-import { Annotation, type Descriptor } from "../oci/descriptor.js";
+import { Annotation, isAttestationEntry, type Descriptor } from "../oci/descriptor.js";
 import type { ImageConfig } from "../oci/config.js";
 import { type ImageIndex, type ImageManifest, imageIndex } from "../oci/manifest.js";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "../oci/media-types.js";
@@ -32,8 +32,10 @@ export async function manifestPlatform(store: Store, d: Descriptor): Promise<Pla
   return normalizePlatform({ os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) });
 }
 
+// Also unknown/unknown entries without the annotation: other tools' indexes
+// put non-image manifests there, and they are no platform's image.
 function isAttestation(d: Descriptor): boolean {
-  return d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || d.platform?.os === "unknown";
+  return isAttestationEntry(d) || d.platform?.os === "unknown";
 }
 
 /**
@@ -61,7 +63,7 @@ export function mergeIndexEntries(base: readonly Descriptor[], entries: readonly
   out.push(...pending);
   const kept = new Set<string>(out.map((d) => d.digest));
   for (const b of base) {
-    const ref = b.annotations?.["vnd.docker.reference.digest"];
+    const ref = b.annotations?.[Annotation.referenceDigest];
     if (isAttestation(b) && ref && kept.has(ref)) out.push(b);
   }
   return out;

@@ -26,3 +26,8 @@ export const Annotation = {
 
 /** The value of Annotation.referenceType on attestation-manifest entries. */
 export const ATTESTATION_MANIFEST = "attestation-manifest";
+
+/** An index entry that holds attestations (BuildKit's annotation), not an image. */
+export function isAttestationEntry(d: Descriptor): boolean {
+  return d.annotations?.[Annotation.referenceType] === ATTESTATION_MANIFEST;
+}
