@@ -54,7 +54,11 @@ function nameValue(keyword: string, rest: string, escape: string): string[] {
   });
 }
 
-function dumpLine(text: string, escape: string): string {
+/** ONBUILD triggers nest one dumpLine call each; bound it so input cannot exhaust the stack. */
+const MAX_TRIGGER_DEPTH = 100;
+
+function dumpLine(text: string, escape: string, depth = 0): string {
+  if (depth > MAX_TRIGGER_DEPTH) fail(`ONBUILD nested more than ${MAX_TRIGGER_DEPTH} deep`);
   const { keyword, written, flagWords, rest } = splitInstruction(text, escape);
   const one = (): string[] => (rest === "" ? [] : [rest]);
   let args: string[];
@@ -100,7 +104,7 @@ function dumpLine(text: string, escape: string): string {
     }
     case "ONBUILD":
       args = [];
-      if (rest !== "") nested = dumpLine(rest, escape);
+      if (rest !== "") nested = dumpLine(rest, escape, depth + 1);
       break;
     default:
       args = [""];

@@ -52,6 +52,13 @@ export function lookupFrom(env: ReadonlyMap<string, string> | Readonly<Record<st
 
 const SPECIAL_PARAMS = "@*#?-$!";
 
+/**
+ * How deeply `${...}` may nest. The lexer recurses once per level, so an
+ * unbounded depth lets a hostile `${A:-${A:-...}}` overflow the stack; no
+ * real Dockerfile comes near this.
+ */
+export const MAX_SUBSTITUTION_DEPTH = 100;
+
 // Go's unicode.IsSpace, which is what splits words upstream.
 export function isGoSpace(ch: string): boolean {
   return /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u.test(ch);
@@ -104,6 +111,7 @@ class Builder {
 class Lexer {
   private readonly chars: string[];
   private pos = 0;
+  private depth = 0;
   readonly matched = new Set<string>();
   readonly unmatched = new Set<string>();
 
@@ -237,6 +245,20 @@ class Lexer {
       return this.lookup(name) ?? "";
     }
     this.pos++; // '{'
+    if (this.depth >= MAX_SUBSTITUTION_DEPTH) {
+      throw new KilnError("EXPANSION", `substitutions nested more than ${MAX_SUBSTITUTION_DEPTH} deep`, {
+        hint: "split the expression over several ARG or ENV instructions",
+      });
+    }
+    this.depth++;
+    try {
+      return this.processBraced(rawEscapes);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private processBraced(rawEscapes: boolean): string {
     const first = this.peek();
     if (first === undefined) fail("syntax error: missing '}'");
     if (first === "{" || first === "}" || first === ":") fail("syntax error: bad substitution");
