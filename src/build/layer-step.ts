@@ -2,7 +2,7 @@
 // step's work in the merged view, then the upper dir committed as a new
 // snapshot with its diffID. An empty upper means no layer (docker's
 // empty_layer), and nothing is committed.
-import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { clampMtimes } from "../fsutil/clamp-mtimes.js";
@@ -32,6 +32,7 @@ export async function runLayerStep(
   let committed = false;
   try {
     const lowers = layers.length ? env.snapshots.lowerDirs(layers.map((l) => l.chainId)) : [await emptyLower(env.tmpDir)];
+    await inheritRootAttrs(upper, lowers[0]!);
     await mountOverlay({ lowers, upper, work: workDir, target: merged });
     try {
       await work(merged);
@@ -54,8 +55,21 @@ export async function runLayerStep(
   }
 }
 
+/**
+ * The merged root takes the upper dir's mode and owner, so the upper must
+ * carry the root of the image below it (as containerd's overlay snapshotter
+ * copies the parent's owner): otherwise every RUN sees a `/` only root can
+ * enter, and a non-root USER cannot even load libc.
+ */
+async function inheritRootAttrs(upper: string, topLower: string): Promise<void> {
+  const st = await stat(topLower);
+  await chown(upper, st.uid, st.gid);
+  await chmod(upper, st.mode & 0o7777);
+}
+
 async function emptyLower(tmpDir: string): Promise<string> {
   const dir = path.join(tmpDir, "empty-lower");
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o755); // the root of a FROM-scratch step, as containerd's
   return dir;
 }

@@ -64,8 +64,10 @@ class Extractor {
   async entry(h: TarEntry, body: AsyncIterable<Buffer>): Promise<void> {
     const parts = safeParts(h.name);
     if (parts.length === 0) {
-      // The root itself ("./"): keep its metadata for dest.
-      if (h.type === "directory") await this.#applyMeta("", h);
+      // The root itself ("./") is ignored, as containerd's apply does: a
+      // snapshot's root stays 0755 root:root whatever mode the directory a
+      // layer was tarred from had (often a 0700 mktemp dir), so no image can
+      // hand every RUN a `/` that a non-root USER cannot enter.
       return;
     }
     const base = parts[parts.length - 1]!;

@@ -6,7 +6,7 @@
 // to never collide in one store.
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { type Digest, digestHex, parseDigest } from "../oci/digest.js";
 import { fsyncDir, writeFileDurable } from "./durable-file.js";
@@ -56,10 +56,19 @@ export class SnapshotIndex {
     }
   }
 
-  /** A fresh directory (inside the snapshots folder, so commit is a rename) to fill. */
+  /**
+   * A fresh directory (inside the snapshots folder, so commit is a rename) to
+   * fill. Its `fs` is the root directory of whatever is mounted over it
+   * (an overlay's merged root takes the upper dir's mode and owner; a
+   * read-only view takes the topmost lower's), so it starts as 0755 root:root
+   * like containerd's snapshots, never the 0700 of the private folder around
+   * it. chmod, not mkdir's mode: the umask would cut it.
+   */
   async prepare(): Promise<string> {
     const dir = path.join(this.dir, `.new-${process.pid}-${randomBytes(4).toString("hex")}`);
-    await mkdir(path.join(dir, "fs"), { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdir(path.join(dir, "fs"));
+    await chmod(path.join(dir, "fs"), 0o755);
     return dir;
   }
 
