@@ -12,13 +12,13 @@ import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { readTar } from "../layer/tar-reader.js";
-import type { ImageConfig } from "../oci/config.js";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
-import { type ImageIndex, type ImageManifest, imageManifest } from "../oci/manifest.js";
+import { type ImageIndex, imageManifest } from "../oci/manifest.js";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "../oci/media-types.js";
 import { normalizePlatform } from "../oci/platform.js";
 import { parseReference, formatReference } from "../oci/reference.js";
+import { parseJsonDocument, validateDockerArchiveManifest, validateIndex } from "../oci/validate.js";
 import { decompressedStream } from "../snapshot/extract.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
@@ -40,13 +40,10 @@ export interface LoadResult {
   readonly images: readonly LoadedImage[];
 }
 
-interface ClassicEntry {
-  readonly Config: string;
-  readonly RepoTags?: readonly string[] | null;
-  readonly Layers: readonly string[];
-}
-
 /** Files kept in memory for assembly; everything else only goes to the blob store. */
+const ARCHIVE_MANIFEST = "manifest.json in the archive";
+const ARCHIVE_INDEX = "index.json in the archive";
+
 const METADATA = new Set(["manifest.json", "index.json", "oci-layout", "repositories"]);
 
 export async function loadArchive(opts: LoadOptions): Promise<LoadResult> {
@@ -92,12 +89,12 @@ export async function loadArchive(opts: LoadOptions): Promise<LoadResult> {
     });
   }
   if (classic) {
-    const entries = parseJson<ClassicEntry[]>(classic, "manifest.json");
+    const entries = validateDockerArchiveManifest(parseJsonDocument(classic, ARCHIVE_MANIFEST), ARCHIVE_MANIFEST);
     // docker 25+ also ships the OCI manifests; reuse them so the digest stays the same.
-    const shipped = index ? await manifestsByConfig(store, parseJson<ImageIndex>(index, "index.json")) : new Map<string, Descriptor>();
+    const shipped = index ? await manifestsByConfig(store, validateIndex(parseJsonDocument(index, ARCHIVE_INDEX), ARCHIVE_INDEX)) : new Map<string, Descriptor>();
     for (const e of entries) {
       const configBlob = blobOf(e.Config);
-      const config = await store.readJson<ImageConfig>(configBlob.digest);
+      const config = await store.readConfig(configBlob.digest);
       let desc = shipped.get(configBlob.digest);
       if (!desc) {
         const layers: Descriptor[] = [];
@@ -115,7 +112,7 @@ export async function loadArchive(opts: LoadOptions): Promise<LoadResult> {
     }
     return { format: "docker", images };
   }
-  const idx = parseJson<ImageIndex>(index!, "index.json");
+  const idx = validateIndex(parseJsonDocument(index!, ARCHIVE_INDEX), ARCHIVE_INDEX);
   for (const d of idx.manifests) {
     if (!isManifestMediaType(d.mediaType) && !isIndexMediaType(d.mediaType)) continue;
     await verifyImage(store, d);
@@ -147,7 +144,7 @@ async function manifestsByConfig(store: Store, idx: ImageIndex): Promise<Map<str
   const out = new Map<string, Descriptor>();
   for (const d of idx.manifests) {
     if (!isManifestMediaType(d.mediaType) || !(await store.hasBlob(d.digest))) continue;
-    const m = await store.readJson<ImageManifest>(d.digest);
+    const m = await store.readManifest(d.digest);
     out.set(m.config.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) });
   }
   return out;
@@ -157,14 +154,14 @@ async function manifestsByConfig(store: Store, idx: ImageIndex): Promise<Map<str
 async function verifyImage(store: Store, d: Descriptor): Promise<void> {
   if (!(await store.hasBlob(d.digest))) throw new KilnError("BAD_ARCHIVE", `the archive's index names ${d.digest}, which is not in the tar`);
   if (isIndexMediaType(d.mediaType)) {
-    for (const m of (await store.readJson<ImageIndex>(d.digest)).manifests) if (isManifestMediaType(m.mediaType)) await verifyImage(store, m);
+    for (const m of (await store.readIndex(d.digest)).manifests) if (isManifestMediaType(m.mediaType)) await verifyImage(store, m);
     return;
   }
-  const m = await store.readJson<ImageManifest>(d.digest);
+  const m = await store.readManifest(d.digest);
   if (!(await store.hasBlob(m.config.digest))) throw new KilnError("BAD_ARCHIVE", `config ${m.config.digest} of ${d.digest} is not in the tar`);
   if (m.artifactType || m.config.mediaType === "application/vnd.oci.empty.v1+json") return; // attestations and other artifacts have no rootfs
-  const config = await store.readJson<ImageConfig>(m.config.digest);
-  const diffIds = config.rootfs?.diff_ids ?? [];
+  const config = await store.readConfig(m.config.digest);
+  const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== m.layers.length) {
     throw new KilnError("BAD_ARCHIVE", `image ${d.digest} has ${m.layers.length} layers but its config lists ${diffIds.length} diff_ids`);
   }
@@ -208,13 +205,3 @@ async function openFile(file: string): Promise<Readable> {
   });
   return s;
 }
-
-function parseJson<T>(b: Buffer, what: string): T {
-  try {
-    return JSON.parse(b.toString("utf8")) as T;
-  } catch (e) {
-    throw new KilnError("BAD_ARCHIVE", `${what} in the archive is not valid JSON`, { cause: e });
-  }
-}
-
-

@@ -5,22 +5,23 @@
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { ImageConfig } from "../oci/config.js";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import { digestHex } from "../oci/digest.js";
-import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
 import { isIndexMediaType } from "../oci/media-types.js";
+import { parseJsonDocument, validateIndex } from "../oci/validate.js";
 import { formatPlatform, platformMatches, type Platform } from "../oci/platform.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 
 export async function imageFromOciLayout(store: Store, dir: string, tag: string | undefined, want: Platform): Promise<ResolvedImage> {
-  let index: ImageIndex;
+  let text: string;
   try {
-    index = JSON.parse(await readFile(path.join(dir, "index.json"), "utf8")) as ImageIndex;
+    text = await readFile(path.join(dir, "index.json"), "utf8");
   } catch {
     throw new KilnError("BAD_BUILD_CONTEXT", `oci-layout://${dir}: no index.json there`, { hint: "point at a directory written by --output type=oci,tar=false or skopeo copy ... oci:DIR" });
   }
+  const where = `${path.join(dir, "index.json")} (oci-layout://${dir})`;
+  const index = validateIndex(parseJsonDocument(text, where), where);
   const named = tag === undefined ? index.manifests : index.manifests.filter((m) => m.annotations?.[Annotation.refName] === tag);
   if (named.length !== 1) {
     throw new KilnError("BAD_BUILD_CONTEXT", `oci-layout://${dir}${tag ? `:${tag}` : ""}: ${named.length === 0 ? "no image" : "several images"} ${tag ? `named ${tag}` : "in the layout"}`, {
@@ -33,14 +34,14 @@ export async function imageFromOciLayout(store: Store, dir: string, tag: string 
   let top = named[0]!;
   await copy(top);
   if (isIndexMediaType(top.mediaType)) {
-    const child = (await store.readJson<ImageIndex>(top.digest)).manifests.find((m) => m.platform && platformMatches(want, m.platform));
+    const child = (await store.readIndex(top.digest)).manifests.find((m) => m.platform && platformMatches(want, m.platform));
     if (!child) throw new KilnError("PLATFORM_NOT_FOUND", `oci-layout://${dir}: no image for ${formatPlatform(want)}`);
     top = child;
     await copy(top);
   }
-  const manifest = await store.readJson<ImageManifest>(top.digest);
+  const manifest = await store.readManifest(top.digest);
   await copy(manifest.config);
   for (const l of manifest.layers) await copy(l);
-  const config = await store.readJson<ImageConfig>(manifest.config.digest);
+  const config = await store.readConfig(manifest.config.digest);
   return { manifestDescriptor: top, manifest, config };
 }

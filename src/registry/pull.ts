@@ -3,13 +3,13 @@
 // its digest and size (the store refuses anything else), and name the
 // image in the store only once everything is there.
 import type { Readable } from "node:stream";
-import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
 import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
 import { isIndexMediaType, isManifestMediaType } from "../oci/media-types.js";
 import { formatPlatform, hostPlatform, normalizePlatform, type Platform, platformMatches } from "../oci/platform.js";
 import { formatReference, parseReference, type Reference } from "../oci/reference.js";
+import { parseIndex, parseManifest } from "../oci/validate.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { ClientOptions, RegistryClient } from "./client.js";
@@ -61,12 +61,12 @@ async function pullWith(client: RegistryClient, ref: Reference, o: PullOptions):
   let manifestBytes = top.bytes;
   const all = o.allPlatforms === true && isIndexMediaType(top.mediaType);
   if (isIndexMediaType(top.mediaType)) {
-    const idx = JSON.parse(top.bytes.toString("utf8")) as ImageIndex;
+    const idx = parseIndex(top.bytes, `image index ${formatReference(ref)}@${top.digest}`);
     if (all) {
       for (const child of idx.manifests) {
         if (!isManifestMediaType(child.mediaType)) throw new KilnError("UNSUPPORTED_MEDIA_TYPE", `${formatReference(ref)}: nested index ${child.digest} is not supported`);
         const m = await fetchManifest(repo, child.digest, o.store);
-        await fetchBlobs(client, repo, JSON.parse(m.bytes.toString("utf8")) as ImageManifest, o);
+        await fetchBlobs(client, repo, parseManifest(m.bytes, `manifest ${formatReference(ref)}@${m.digest}`), o);
       }
     }
     const pick = pickPlatform(idx, platform) ?? (all ? idx.manifests.find((m) => m.platform && m.platform.os !== "unknown") : undefined);
@@ -84,10 +84,9 @@ async function pullWith(client: RegistryClient, ref: Reference, o: PullOptions):
       hint: "kiln pulls OCI and Docker v2 images (schema 1 manifests are not supported)",
     });
   }
-  const manifest = JSON.parse(manifestBytes.toString("utf8")) as ImageManifest;
-  if (!manifest.config || !Array.isArray(manifest.layers)) throw new KilnError("MANIFEST_INVALID", `${formatReference(ref)}: manifest ${chosen.digest} has no config or layers`);
+  const manifest = parseManifest(manifestBytes, `manifest ${formatReference(ref)}@${chosen.digest}`);
   await fetchBlobs(client, repo, manifest, o);
-  const config = await store.readJson<ImageConfig>(manifest.config.digest);
+  const config = await store.readConfig(manifest.config.digest);
   if (!chosen.platform) chosen = { ...chosen, platform: normalizePlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }) };
   // The store names single-platform manifests (it would need every child of
   // an index); the index blob is kept too so its digest stays resolvable.

@@ -106,8 +106,9 @@ export class Repository {
     }
     let mediaType = header(r.headers["content-type"])?.split(";")[0]?.trim();
     try {
-      const j = JSON.parse(bytes.toString("utf8")) as { mediaType?: string; manifests?: unknown };
-      mediaType = j.mediaType ?? (mediaType && mediaType !== "application/json" ? mediaType : j.manifests ? MediaType.ociIndex : MediaType.ociManifest);
+      // `null` or `[]` parse too; what they are is decided by pull's schema check.
+      const j = JSON.parse(bytes.toString("utf8")) as { mediaType?: unknown; manifests?: unknown } | null;
+      mediaType = (typeof j?.mediaType === "string" ? j.mediaType : undefined) ?? (mediaType && mediaType !== "application/json" ? mediaType : j?.manifests ? MediaType.ociIndex : MediaType.ociManifest);
     } catch (e) {
       throw Object.assign(new KilnError("MANIFEST_INVALID", `manifest ${this.name}:${reference} from ${this.client.host} is not JSON`, { cause: e }), { retryable: !want });
     }

@@ -9,6 +9,9 @@ import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type Digest, digestHex, parseDigest, sha256Digest } from "../oci/digest.js";
+import type { ImageConfig } from "../oci/config.js";
+import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
+import { validateConfig, validateIndex, validateManifest } from "../oci/validate.js";
 import { KilnError } from "../util/errors.js";
 import { commitFile, tempPath, writeTempFile } from "./durable-file.js";
 import type { StorePaths } from "./root.js";
@@ -127,6 +130,17 @@ export class BlobStore {
     } catch (e) {
       throw new KilnError("STORE_CORRUPT", `blob ${d} is not valid JSON`, { cause: e, hint: "run kiln store check" });
     }
+  }
+
+  /** readJson, checked to be an image manifest / index / config (see oci/validate). */
+  async readManifest(d: Digest): Promise<ImageManifest> {
+    return validateManifest(await this.readJson<unknown>(d), `manifest ${d}`);
+  }
+  async readIndex(d: Digest): Promise<ImageIndex> {
+    return validateIndex(await this.readJson<unknown>(d), `image index ${d}`);
+  }
+  async readConfig(d: Digest): Promise<ImageConfig> {
+    return validateConfig(await this.readJson<unknown>(d), `image config ${d}`);
   }
 
   /** A read stream of the blob; a missing blob is an ENOENT "error" event

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import { type ImageIndex, imageIndex } from "../oci/manifest.js";
 import { InvalidReferenceError, parseReference, formatReference } from "../oci/reference.js";
+import { validateIndex } from "../oci/validate.js";
 import { KilnError } from "../util/errors.js";
 import { canonicalJson } from "./canonical-json.js";
 import { writeFileDurable } from "./durable-file.js";
@@ -53,9 +54,7 @@ function readIndexText(paths: StorePaths): string | undefined {
 function parseIndex(paths: StorePaths, text: string | undefined): ImageIndex {
   if (text === undefined) return imageIndex([]);
   try {
-    const idx = JSON.parse(text) as ImageIndex;
-    if (!Array.isArray(idx.manifests)) throw new Error("no manifests array");
-    return idx;
+    return validateIndex(JSON.parse(text), paths.index);
   } catch (e) {
     throw new KilnError("STORE_CORRUPT", `${paths.index} is not a valid OCI index`, { cause: e, hint: "run kiln store check" });
   }

@@ -83,6 +83,16 @@ export class Store {
   readJson<T>(d: Digest): Promise<T> {
     return this.blobs.readJson<T>(d);
   }
+  /** A manifest, index or image config blob, checked against its schema before use. */
+  readManifest(d: Digest): Promise<ImageManifest> {
+    return this.blobs.readManifest(d);
+  }
+  readIndex(d: Digest): Promise<ImageIndex> {
+    return this.blobs.readIndex(d);
+  }
+  readConfig(d: Digest): Promise<ImageConfig> {
+    return this.blobs.readConfig(d);
+  }
   openBlob(d: Digest): Readable {
     return this.blobs.open(d);
   }
@@ -210,8 +220,8 @@ export class Store {
     const buf = await this.blobs.read(digest);
     let mediaType: string | undefined;
     try {
-      const j = JSON.parse(buf.toString("utf8")) as { mediaType?: string; manifests?: unknown };
-      mediaType = j.mediaType ?? (j.manifests ? MediaType.ociIndex : MediaType.ociManifest);
+      const j = JSON.parse(buf.toString("utf8")) as { mediaType?: unknown; manifests?: unknown } | null;
+      mediaType = typeof j?.mediaType === "string" ? j.mediaType : j?.manifests ? MediaType.ociIndex : MediaType.ociManifest;
     } catch {
       mediaType = undefined;
     }
@@ -224,7 +234,7 @@ export class Store {
   async #resolveDescriptor(desc: Descriptor, platform: Platform, name: string | undefined): Promise<ResolvedImage> {
     let d = desc;
     if (isIndexMediaType(d.mediaType)) {
-      const idx = await this.blobs.readJson<ImageIndex>(d.digest);
+      const idx = await this.blobs.readIndex(d.digest);
       const pick = idx.manifests.find((m) => m.platform && isManifestMediaType(m.mediaType) && platformMatches(platform, m.platform));
       if (!pick) {
         const have = idx.manifests.flatMap((m) => (m.platform && m.platform.os !== "unknown" ? [`${m.platform.os}/${m.platform.architecture}${m.platform.variant ? `/${m.platform.variant}` : ""}`] : []));
@@ -234,8 +244,8 @@ export class Store {
       }
       d = pick;
     }
-    const manifest = await this.blobs.readJson<ImageManifest>(d.digest);
-    const config = await this.blobs.readJson<ImageConfig>(manifest.config.digest);
+    const manifest = await this.blobs.readManifest(d.digest);
+    const config = await this.blobs.readConfig(manifest.config.digest);
     return { ...(name ? { name } : {}), manifestDescriptor: d, manifest, config };
   }
 
@@ -246,10 +256,10 @@ export class Store {
     };
     await need(desc);
     if (!missing.length && isIndexMediaType(desc.mediaType)) {
-      const idx = await this.blobs.readJson<ImageIndex>(desc.digest);
+      const idx = await this.blobs.readIndex(desc.digest);
       for (const m of idx.manifests) await this.#checkComplete(m);
     } else if (!missing.length && isManifestMediaType(desc.mediaType)) {
-      const m = await this.blobs.readJson<ImageManifest>(desc.digest);
+      const m = await this.blobs.readManifest(desc.digest);
       await Promise.all([m.config, ...m.layers].map(need));
     }
     if (missing.length) {
