@@ -14,7 +14,7 @@ export async function unpackLayer(store: Store, snapshots: SnapshotIndex, blob: 
   try {
     // One consumer only: the extractor reads through a transform that hashes.
     const hashing = new DigestStream();
-    await extractLayer((await decompressedStream(store.openBlob(blob))).pipe(hashing), path.join(prepared, "fs"));
+    await extractLayer((await decompressedStream(store.openBlob(blob))).pipe(hashing), path.join(prepared, "fs"), blob);
     if (hashing.digest !== diffId) {
       await snapshots.discard(prepared);
       return hashing.digest;

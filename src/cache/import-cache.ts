@@ -75,7 +75,7 @@ async function restoreMount(store: Store, source: BlobSource, blob: Descriptor, 
   const tmp = path.join(store.paths.tmp, `mount-${process.pid}-${mount}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await extractLayer(await decompressedStream(store.openBlob(blob.digest)), tmp);
+  await extractLayer(await decompressedStream(store.openBlob(blob.digest)), tmp, blob.digest);
   await mkdir(path.dirname(dest), { recursive: true });
   await rename(tmp, dest);
   return true;

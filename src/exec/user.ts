@@ -1,7 +1,7 @@
 // USER resolution as docker does it: names are looked up in the image's own
 // /etc/passwd and /etc/group (never the host's); numeric ids need no entry.
-import { readFile } from "node:fs/promises";
 import { KilnError } from "../util/errors.js";
+import { readRegularFile } from "../fsutil/read-regular-file.js";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 
 export interface ResolvedUser {
@@ -14,16 +14,24 @@ export interface ResolvedUser {
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
+/** A passwd or group file bigger than this is not one an image means to use. */
+export const MAX_USER_DB_BYTES = 16 * 1024 * 1024;
+
 async function readDb(rootfs: string, file: string): Promise<string[][]> {
-  try {
-    const text = await readFile(await resolveInRoot(rootfs, file), "utf8");
-    return text
-      .split("\n")
-      .filter((l) => l.trim() !== "" && !l.startsWith("#"))
-      .map((l) => l.split(":"));
-  } catch {
-    return [];
+  // Resolved inside the root (a link to /../../etc/passwd is the image's own
+  // file) and read only when regular and bounded: an image whose /etc/passwd
+  // is /dev/zero or a FIFO must not fill memory or hang the build.
+  const r = await readRegularFile(await resolveInRoot(rootfs, file), MAX_USER_DB_BYTES);
+  if (r.kind === "missing") return [];
+  if (r.kind !== "file") {
+    const what = r.kind === "too-large" ? `${r.size} bytes, over the ${MAX_USER_DB_BYTES}-byte limit` : `a ${r.type}, not a regular file`;
+    throw new KilnError("IMAGE_FILE_INVALID", `the image's ${file} is ${what}`, { hint: `replace ${file} in the base image with a regular file` });
   }
+  return r.bytes
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+    .map((l) => l.split(":"));
 }
 
 export function parsePasswd(rows: string[][]): PasswdEntry[] {

@@ -4,7 +4,7 @@
 // entries that escape), then merged into the root with copyIntoRoot, so an
 // image's symlinks cannot redirect it either.
 import { spawn } from "node:child_process";
-import { createReadStream } from "node:fs";
+import { constants, createReadStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -18,9 +18,16 @@ const MAGIC: { kind: string; bytes: number[]; tool?: string[] }[] = [
   { kind: "xz", bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], tool: ["xz", "-dc"] },
 ];
 
+// The first bytes of a context file; empty for anything but a regular file,
+// so ADD of a FIFO or a device is never waited on or read (it is not an archive).
 async function head(file: string, n: number): Promise<Buffer> {
-  const fh = await open(file, "r");
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ELOOP") return undefined;
+    throw err;
+  });
+  if (!fh) return Buffer.alloc(0);
   try {
+    if (!(await fh.stat()).isFile()) return Buffer.alloc(0);
     const buf = Buffer.alloc(n);
     const { bytesRead } = await fh.read(buf, 0, n, 0);
     return buf.subarray(0, bytesRead);
@@ -68,7 +75,7 @@ export async function isArchive(file: string): Promise<boolean> {
 export async function extractArchiveInto(archive: string, root: string, destInImage: string, tmpDir: string): Promise<void> {
   const scratch = await mkdtemp(path.join(tmpDir, `add-${process.pid}-`));
   try {
-    await extractLayer(await decompressed(archive), scratch);
+    await extractLayer(await decompressed(archive), scratch, archive);
     await copyIntoRoot(root, scratch, "", destInImage, { owner: "preserve" });
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -58,7 +58,7 @@ async function importUnderLease(opts: ImportOptions, lease: Lease): Promise<Desc
       input.once("open", () => resolve());
       input.once("error", (e) => reject(new KilnError("IMPORT_FAILED", `cannot read ${opts.file}: ${e.message}`)));
     });
-    await extractLayer(await decompressedStream(input), path.join(prepared, "fs"));
+    await extractLayer(await decompressedStream(input), path.join(prepared, "fs"), opts.file);
     // Clamped like a build step's snapshot: the same root filesystem tarred
     // at another time on another machine imports as the same layer.
     if (opts.created !== undefined) await clampMtimes(path.join(prepared, "fs"), opts.created);

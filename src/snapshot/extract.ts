@@ -38,13 +38,22 @@ export function safeParts(name: string): string[] {
   return parts;
 }
 
-export async function extractLayer(tar: Readable, dest: string): Promise<void> {
+/** `layer` names the layer in errors (its digest, or the file it came from). */
+export async function extractLayer(tar: Readable, dest: string, layer?: string): Promise<void> {
   const root = path.resolve(dest);
   if ((await readdir(root)).length !== 0) {
     throw new KilnError("EXTRACT_DEST_NOT_EMPTY", `cannot extract a layer into ${root}: directory is not empty`);
   }
   const x = new Extractor(root);
   for await (const { header, body } of readTar(tar)) {
+    if (header.type === "char" && (header.devmajor ?? 0) === 0 && (header.devminor ?? 0) === 0) {
+      // In the overlay form a 0:0 character device *is* a whiteout: stored as
+      // it is, this entry would silently delete the same path of every lower
+      // layer. No faithful form exists, so the layer is refused.
+      throw new KilnError("UNREPRESENTABLE_LAYER", `${layer ? `layer ${layer}: ` : ""}entry "${header.name}" is a character device 0:0, which overlayfs would read as a whiteout`, {
+        hint: "a whiteout in a layer tar is a .wh.NAME file; rebuild the image without this device node",
+      });
+    }
     await x.entry(header, body);
   }
   await x.finish();

@@ -5,8 +5,11 @@ import { pack } from "tar-stream";
 export interface HostileEntry {
   name: string;
   content?: string;
-  type?: "file" | "symlink" | "link" | "directory";
+  type?: "file" | "symlink" | "link" | "directory" | "fifo" | "character-device";
   linkname?: string;
+  /** For a character device. */
+  devmajor?: number;
+  devminor?: number;
 }
 
 export async function hostileTar(entries: HostileEntry[]): Promise<Buffer> {
@@ -21,7 +24,14 @@ export async function hostileTar(entries: HostileEntry[]): Promise<Buffer> {
     const type = e.type ?? "file";
     await new Promise<void>((resolve, reject) => {
       p.entry(
-        { name: e.name, type, mode: 0o644, ...(e.linkname ? { linkname: e.linkname } : {}), ...(type === "file" ? { size: Buffer.byteLength(e.content ?? "") } : {}) },
+        {
+          name: e.name,
+          type,
+          mode: 0o644,
+          ...(e.linkname ? { linkname: e.linkname } : {}),
+          ...(type === "file" ? { size: Buffer.byteLength(e.content ?? "") } : {}),
+          ...(type === "character-device" ? { devmajor: e.devmajor ?? 0, devminor: e.devminor ?? 0 } : {}),
+        },
         type === "file" ? (e.content ?? "") : undefined,
         (err) => (err ? reject(err) : resolve()),
       );

@@ -2,8 +2,9 @@
 // resolved the way a chroot would (fsutil/resolve-in-root): a hostile
 // `/etc/os-release -> /../../etc/os-release` lands on the image's own file,
 // never the host's.
-import { lstat, readFile, readdir } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
+import { readRegularFile } from "../../fsutil/read-regular-file.js";
 import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
 import { KilnError } from "../../util/errors.js";
 
@@ -32,11 +33,11 @@ function isMissing(err: unknown): boolean {
 /** The text of a regular file in the image, or undefined when it is absent, not a file, or over MAX_FILE_BYTES. */
 export async function readImageFile(root: string, imagePath: string, signal?: AbortSignal): Promise<string | undefined> {
   const p = await hostPath(root, imagePath);
+  signal?.throwIfAborted();
   if (p === undefined) return undefined;
   try {
-    const st = await lstat(p);
-    if (!st.isFile() || st.size > MAX_FILE_BYTES) return undefined;
-    return await readFile(p, { encoding: "utf8", signal });
+    const r = await readRegularFile(p, MAX_FILE_BYTES);
+    return r.kind === "file" ? r.bytes.toString("utf8") : undefined;
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw err;
