@@ -118,6 +118,7 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
       memo,
       nextEventId: () => ++eventId,
       serial: new Semaphore(1),
+      emptyCacheMounts: new Set<string>(),
     };
     // --cache-to: each platform's keys, exported once, in platform order, at the end.
     const cacheKeys: Digest[][] = platforms.map(() => []);

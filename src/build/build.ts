@@ -155,6 +155,7 @@ async function buildStages(
     },
     jobs: shared?.jobs ?? new Semaphore(opts.jobs ?? availableParallelism()),
     fromSource: (name, before) => sourceLayers(name, before),
+    emptyCacheMounts: shared?.emptyCacheMounts ?? new Set(),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
   };
 

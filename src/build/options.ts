@@ -81,4 +81,6 @@ export interface PlatformShare {
   readonly serial: Semaphore;
   /** --cache-to: this platform's keys, exported once for all platforms by buildPlatforms. */
   readonly exportKeys: (keys: readonly Digest[]) => void;
+  /** --no-cache: cache mount directories already emptied by one of the platforms' builds. */
+  readonly emptyCacheMounts: Set<string>;
 }

@@ -2,7 +2,10 @@
 // cache first for every filesystem step. A hit reuses the recorded layer
 // (and its history entry, so a no-op rebuild gives the same digest); a miss
 // runs the handler, records the result, and says why it missed.
-import { isLayerInstruction, stepInputs } from "../cache/step-inputs.js";
+import path from "node:path";
+import { isLayerInstruction, runInputs, stepInputs } from "../cache/step-inputs.js";
+import { resolveRun } from "../plan/resolve-run.js";
+import { runMountSources } from "./run-mount-sources.js";
 import { explainMiss } from "../cache/explain.js";
 import { stepIdentity, type StepInputs, type StepRecords } from "../cache/records.js";
 import type { StepTrace } from "./build-trace.js";
@@ -75,6 +78,8 @@ export interface StageEnv {
   readonly fromSource: (name: string, beforeStage: number) => Promise<FromSource>;
   readonly totalSteps: number;
   readonly secrets?: readonly SecretSource[];
+  /** Cache mount directories a --no-cache step of this build already emptied (run-mounts.ts). */
+  readonly emptyCacheMounts: Set<string>;
 }
 
 export interface StageResult {
@@ -113,24 +118,40 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       }
       if (!isLayerInstruction(instr)) return applyInstruction(ctx, state, instr);
 
-      const probe = await stepInputs(
-        {
-          contextDir: env.contextDir,
-          ignore: env.ignore,
-          memo: env.memo,
-          args,
-          base: base.digest,
-          fromChain: async (name) => {
-            const src = await env.fromSource(name, stage.index);
-            if (src.kind === "layers") return src.layers.at(-1)?.chainId ?? "";
-            // A directory context is keyed on its content, like the build context.
-            return (await digestSources([{ rel: "", host: src.dir, isDir: true }], src.ignore, env.memo)).digest;
+      let probe: { key: Digest; inputs: StepInputs } | undefined;
+      let exec: () => Promise<ImageState> | ImageState;
+      if (instr.kind === "run") {
+        // Resolved once: the key is made of exactly what the executor runs.
+        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network });
+        const sources = await runMountSources(
+          { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, layerEnv: ctx.layerEnv, digestDir: path.join(env.records.dir, "mount-digests"), fromSource: ctx.fromSource },
+          run,
+          locationOf(instr.location),
+        );
+        probe = runInputs({ args, base: base.digest, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}) }, state, instr, run, sources);
+        const runCtx = env.useCache ? ctx : { ...ctx, emptyCacheMounts: env.emptyCacheMounts };
+        exec = () => applyRun(runCtx, state, instr.location, { run, sources });
+      } else {
+        probe = await stepInputs(
+          {
+            contextDir: env.contextDir,
+            ignore: env.ignore,
+            memo: env.memo,
+            args,
+            base: base.digest,
+            fromChain: async (name) => {
+              const src = await env.fromSource(name, stage.index);
+              if (src.kind === "layers") return src.layers.at(-1)?.chainId ?? "";
+              // A directory context is keyed on its content, like the build context.
+              return (await digestSources([{ rel: "", host: src.dir, isDir: true }], src.ignore, env.memo)).digest;
+            },
+            ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}),
           },
-          ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}),
-        },
-        state,
-        instr,
-      );
+          state,
+          instr,
+        );
+        exec = () => applyInstruction(ctx, state, instr);
+      }
       inputs = probe;
       const sid = stepIdentity(env.dockerfilePath, stage.index, index, platform);
       // Ends this build's claim to be the one running the step (see inflight-steps.ts).
@@ -170,7 +191,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
           if (prev || env.explainAll) env.emit({ kind: "cache-miss", id, reason: explainMiss(instr.original, prev, probe.inputs) });
         }
         executed++;
-        const next = await env.jobs.run(async () => applyInstruction(ctx, state, instr));
+        const next = await env.jobs.run(async () => exec());
         if (probe) {
           keys.push(probe.key);
           const grew = next.layers.length > state.layers.length;
@@ -275,10 +296,9 @@ function configPatch(before: ContainerConfig, after: ContainerConfig): Partial<C
   return Object.keys(patch).length ? (patch as Partial<ContainerConfig>) : undefined;
 }
 
-export function applyInstruction(ctx: StepContext, state: ImageState, instr: Instruction): Promise<ImageState> | ImageState {
+/** Every instruction but RUN, which runs as a resolved step (see runStage). */
+export function applyInstruction(ctx: StepContext, state: ImageState, instr: Exclude<Instruction, { kind: "run" }>): Promise<ImageState> | ImageState {
   switch (instr.kind) {
-    case "run":
-      return applyRun(ctx, state, instr);
     case "copy":
     case "add":
       return applyCopy(ctx, state, instr);

@@ -32,6 +32,12 @@ export interface StepContext {
   readonly signal?: AbortSignal;
   /** Build secrets by id, for RUN --mount=type=secret. */
   readonly secrets?: readonly SecretSource[];
+  /**
+   * Set when the step runs without the cache (--no-cache): each cache mount
+   * directory starts empty the first time this build uses it (as BuildKit);
+   * the set holds the directories already emptied.
+   */
+  readonly emptyCacheMounts?: Set<string>;
   /** Directory for RUN --mount=type=cache (the store's cache/mounts). */
   readonly cacheMountsDir?: string;
 }

@@ -33,19 +33,23 @@ function field(h: ReturnType<typeof createHash>, value: string): void {
   h.update(bytes);
 }
 
-export function stepKey(input: StepKeyInput): Digest {
+/** sha256 over length-prefixed fields: the one canonical encoding every step key uses. */
+export function digestFields(fields: readonly string[]): Digest {
   const h = createHash("sha256");
-  field(h, KEY_VERSION);
-  field(h, input.chainId);
-  field(h, input.platform);
-  field(h, input.instruction);
-  field(h, input.config);
-  field(h, String(input.args.length));
-  for (const [k, v] of input.args) {
-    field(h, k);
-    field(h, v);
-  }
-  field(h, input.content);
-  field(h, input.epoch);
+  for (const f of fields) field(h, f);
   return `sha256:${h.digest("hex")}` as Digest;
+}
+
+export function stepKey(input: StepKeyInput): Digest {
+  return digestFields([
+    KEY_VERSION,
+    input.chainId,
+    input.platform,
+    input.instruction,
+    input.config,
+    String(input.args.length),
+    ...input.args.flatMap(([k, v]) => [k, v]),
+    input.content,
+    input.epoch,
+  ]);
 }

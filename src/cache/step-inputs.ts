@@ -12,11 +12,15 @@ import { envLookup } from "../oci/config.js";
 import type { ImageState } from "../build/image-state.js";
 import { digestSources } from "./content-digest.js";
 import { stepKey } from "./key.js";
+import { runKey } from "./run-key.js";
+import type { ResolvedRun } from "../plan/resolve-run.js";
 import type { StepInputs } from "./records.js";
 import type { StatMemo } from "./stat-memo.js";
 import type { Digest } from "../oci/digest.js";
 
 export type LayerInstruction = Extract<Instruction, { kind: "run" | "copy" | "add" | "workdir" }>;
+/** The layer steps keyed by stepKey (v1); RUN is keyed by runKey over its resolved step. */
+export type FileInstruction = Exclude<LayerInstruction, { kind: "run" }>;
 
 export function isLayerInstruction(i: Instruction): i is LayerInstruction {
   return i.kind === "run" || i.kind === "copy" || i.kind === "add" || i.kind === "workdir";
@@ -34,7 +38,7 @@ export interface InputsEnv {
 }
 
 /** undefined: the step cannot be cached (its input is not known before it runs). */
-export async function stepInputs(env: InputsEnv, state: ImageState, instr: LayerInstruction): Promise<{ key: Digest; inputs: StepInputs } | undefined> {
+export async function stepInputs(env: InputsEnv, state: ImageState, instr: FileInstruction): Promise<{ key: Digest; inputs: StepInputs } | undefined> {
   const c = state.config;
   const vars = (n: string) => envLookup(c.Env, n) ?? env.args.get(n);
   const heredocs = instr.kind === "workdir" ? undefined : instr.heredocs;
@@ -44,19 +48,7 @@ export async function stepInputs(env: InputsEnv, state: ImageState, instr: Layer
   let config: Record<string, unknown>;
   let selected: SelectedSource[] = [];
   let fromContent: string | undefined;
-  if (instr.kind === "run") {
-    // RUN sees every ARG (as env) and the whole execution config.
-    args = argsInScope;
-    config = { Env: c.Env ?? [], User: c.User ?? "", WorkingDir: c.WorkingDir ?? "", Shell: c.Shell ?? null };
-    for (const spec of instr.flags.mount ?? []) {
-      const m = parseMount(spec);
-      if (m.type === "bind" && m.from === undefined) selected.push(...(await selectSources(env.contextDir, expandWord(m.source ?? ".", vars), env.ignore)));
-      else if (m.from !== undefined) {
-        if (!env.fromChain) return undefined;
-        fromContent = `${fromContent ?? ""}from:${m.from}:${await env.fromChain(m.from)};`;
-      }
-    }
-  } else {
+  {
     // COPY/ADD/WORKDIR: only the variables they mention, and what resolves their paths.
     const mentioned = (name: string) => new RegExp(`\\$\\{?${name}\\b`).test(instruction);
     args = argsInScope.filter(([k]) => mentioned(k));
@@ -84,13 +76,34 @@ export async function stepInputs(env: InputsEnv, state: ImageState, instr: Layer
   return { key, inputs };
 }
 
-function parseMount(spec: string): { type: string; source?: string; from?: string } {
-  const kv = new Map<string, string>();
-  for (const part of spec.split(",")) {
-    const eq = part.indexOf("=");
-    kv.set(eq < 0 ? part : part.slice(0, eq), eq < 0 ? "" : part.slice(eq + 1));
-  }
-  const source = kv.get("source") ?? kv.get("src");
-  const from = kv.get("from");
-  return { type: kv.get("type") ?? "bind", ...(source !== undefined ? { source } : {}), ...(from !== undefined ? { from } : {}) };
+export interface RunInputsEnv {
+  readonly args: ReadonlyMap<string, string | undefined>;
+  readonly base: string;
+  readonly sourceDateEpoch?: number;
+}
+
+/** What a bind mount reads, as the key and a miss explanation need it. */
+export interface MountContent {
+  readonly digest: string;
+  /** Context files (bind mounts of the context), to explain a miss. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** A mount of another stage, image or named context: its name. */
+  readonly name?: string;
+}
+
+/** The key of a resolved RUN (run-key.ts) and the inputs kept to explain a later miss. */
+export function runInputs(env: RunInputsEnv, state: ImageState, instr: Extract<Instruction, { kind: "run" }>, run: ResolvedRun, content: readonly (MountContent | undefined)[]): { key: Digest; inputs: StepInputs } {
+  const chainId = state.layers.at(-1)?.chainId ?? "";
+  const platform = formatPlatform(state.platform);
+  const epoch = env.sourceDateEpoch !== undefined ? String(env.sourceDateEpoch) : "";
+  const key = runKey({ chainId, platform, epoch, run, mountContent: content.map((c) => c?.digest ?? "") });
+  const heredocs = instr.heredocs;
+  const instruction = instr.original + (heredocs?.length ? `\n${heredocs.map((h) => `<<${h.name}\n${h.content}`).join("\n")}` : "");
+  const args = Object.fromEntries([...env.args].filter((e): e is [string, string] => e[1] !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const config = { Env: run.env, User: run.user, WorkingDir: run.cwd, Command: run.args, Network: run.network, Security: run.security, Mounts: run.mounts };
+  const files: Record<string, string> = {};
+  for (const c of content) Object.assign(files, c?.files ?? {});
+  const from = content.flatMap((c) => (c?.name !== undefined ? [`from:${c.name}:${c.digest}`] : [])).join(";");
+  const inputs: StepInputs = { instruction, platform, chainId, base: env.base, config, args, epoch, ...(Object.keys(files).length ? { files } : {}), ...(from ? { from } : {}) };
+  return { key, inputs };
 }

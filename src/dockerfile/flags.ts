@@ -1,4 +1,5 @@
 import { KilnError } from "../util/errors.js";
+import { didYouMean } from "./suggest.js";
 import type { Location } from "./types.js";
 import type { RawFlag } from "./words.js";
 
@@ -21,7 +22,7 @@ export function checkFlags(keyword: string, raw: readonly RawFlag[], spec: FlagS
     const kind = spec[f.name];
     if (kind === undefined) {
       const known = Object.keys(spec);
-      throw new KilnError("DOCKERFILE_FLAG", `unknown flag --${f.name} for ${keyword}`, {
+      throw new KilnError("DOCKERFILE_FLAG", `unknown flag: --${f.name}${didYouMean(f.name, known)}`, {
         location,
         hint: known.length > 0 ? `${keyword} accepts ${known.map((k) => `--${k}`).join(", ")}` : `${keyword} takes no flags`,
       });

@@ -1,6 +1,8 @@
 import { KilnError } from "../util/errors.js";
+import { expandWord } from "./expand.js";
 import { checkFlags, type FlagSpec, type FlagValues } from "./flags.js";
 import { withoutHeredocMarkers } from "./heredoc.js";
+import { parseRunFlags } from "./run-flags.js";
 import type {
   AddInstruction,
   ArgDeclaration,
@@ -142,13 +144,12 @@ const builders: Record<string, Builder> = {
   RUN(raw) {
     const f = flagsOf(raw, { mount: "strings", network: "string", security: "string" });
     requireArgs(raw, "a command");
-    const flags: { mount?: string[]; network?: string; security?: string } = {};
-    const mount = f.lists.get("mount");
     const network = f.strings.get("network");
     const security = f.strings.get("security");
-    if (mount) flags.mount = mount;
-    if (network !== undefined) flags.network = network;
-    if (security !== undefined) flags.security = security;
+    const flags = parseRunFlags(
+      { mount: f.lists.get("mount") ?? [], ...(network !== undefined ? { network } : {}), ...(security !== undefined ? { security } : {}) },
+      raw.location,
+    );
     const form = commandForm(raw);
     return { kind: "run", ...base(raw), ...form, flags, ...(raw.heredocs.length > 0 && form.form === "shell" ? { heredocs: raw.heredocs } : {}) };
   },
@@ -156,7 +157,13 @@ const builders: Record<string, Builder> = {
     const { f, common } = fileCopy(raw, { from: "string", chown: "string", chmod: "string", link: "bool", exclude: "strings", parents: "bool" });
     const out: CopyInstruction = { kind: "copy", ...base(raw), ...common };
     const from = f.strings.get("from");
-    if (from !== undefined) out.from = from;
+    if (from !== undefined) {
+      // The stage graph is known before any variable has a value (BuildKit's toCommand).
+      if (expandWord(from, () => undefined) !== from) {
+        throw err(raw, "DOCKERFILE_FLAG", "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround", `e.g. ARG IMG=... before the first FROM, then FROM $IMG AS src and COPY --from=src`);
+      }
+      out.from = from;
+    }
     return out;
   },
   ADD(raw) {

@@ -29,3 +29,23 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   }
   return best;
 }
+
+/**
+ * BuildKit's suggestion suffix (util/suggest): the option closest to `word`
+ * by edit distance, if it is fewer than 3 edits away, as " (did you mean X?)";
+ * "" when nothing is that close.
+ */
+export function didYouMean(word: string, options: readonly string[], caseSensitive = true): string {
+  const w = caseSensitive ? word : word.toLowerCase();
+  let match: string | undefined;
+  let best = 3;
+  for (const o of options) {
+    if (o === w) return "";
+    const d = editDistance(w, caseSensitive ? o : o.toLowerCase());
+    if (d < best) {
+      best = d;
+      match = o;
+    }
+  }
+  return match === undefined ? "" : ` (did you mean ${match}?)`;
+}

@@ -74,10 +74,45 @@ export interface FromInstruction extends Base {
   stageName?: string;
 }
 
+/** RUN --network: "default" is the build's own network setting. */
+export type RunNetwork = "default" | "none" | "host";
+export type RunSecurity = "sandbox" | "insecure";
+
+/** A --mount key, aliases folded (src: source; dst, destination: target; ro: readonly; rw: readwrite). */
+export type MountKey = "type" | "from" | "source" | "target" | "readonly" | "readwrite" | "id" | "sharing" | "required" | "mode" | "uid" | "gid" | "size" | "env";
+
+export interface MountField {
+  readonly key: MountKey;
+  /** Raw word, expanded per step ("true" for a bare switch like `ro`). */
+  readonly value: string;
+  /** Written without `=value`. */
+  readonly bare: boolean;
+}
+
+/**
+ * One RUN --mount as parsed: keys checked and normalised (case-insensitive,
+ * as BuildKit), values kept as raw words because they expand with the
+ * step's ARG/ENV (run-flags.ts resolves them). `from` never expands.
+ */
+export interface MountFlag {
+  /** The flag value as written, for messages. */
+  readonly text: string;
+  /** In the order written: a later ro/rw wins. */
+  readonly fields: readonly MountField[];
+  /** The stage, image or named context it reads from (literal). */
+  readonly from?: string;
+}
+
+export interface RunFlags {
+  readonly mounts: readonly MountFlag[];
+  readonly network?: RunNetwork;
+  readonly security?: RunSecurity;
+}
+
 export type RunInstruction = Base &
   CommandForm & {
     kind: "run";
-    flags: { mount?: string[]; network?: string; security?: string };
+    flags: RunFlags;
     heredocs?: Heredoc[];
   };
 

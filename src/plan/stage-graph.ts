@@ -25,12 +25,7 @@ export function stageRef(df: Dockerfile, name: string, before: number): number |
 
 function refsOf(instr: Instruction): string[] {
   if (instr.kind === "copy" && instr.from !== undefined) return [instr.from];
-  if (instr.kind === "run") {
-    return (instr.flags.mount ?? []).flatMap((m) => {
-      const from = /(?:^|,)from=([^,]+)/.exec(m);
-      return from ? [from[1]!] : [];
-    });
-  }
+  if (instr.kind === "run") return instr.flags.mounts.flatMap((m) => (m.from !== undefined ? [m.from] : []));
   return [];
 }
 

@@ -91,12 +91,18 @@ describe("parseDockerfile", () => {
       kind: "run",
       form: "shell",
       command: "go build     -o /out/app .",
-      flags: { mount: ["type=cache,target=/root/.cache", "type=bind,source=.,target=/src"], network: "none" },
+      flags: {
+        mounts: [
+          { text: "type=cache,target=/root/.cache", fields: [{ key: "type", value: "cache", bare: false }, { key: "target", value: "/root/.cache", bare: false }] },
+          { text: "type=bind,source=.,target=/src", fields: [{ key: "type", value: "bind", bare: false }, { key: "source", value: ".", bare: false }, { key: "target", value: "/src", bare: false }] },
+        ],
+        network: "none",
+      },
     });
     expect(run?.location.line).toBe(10);
     expect(run?.original).toContain("RUN --mount=type=cache");
     expect(run?.original).not.toContain("comment");
-    expect(build?.instructions[6]).toMatchObject({ kind: "run", form: "exec", args: ["/bin/true", "--flag"], flags: {} });
+    expect(build?.instructions[6]).toMatchObject({ kind: "run", form: "exec", args: ["/bin/true", "--flag"], flags: { mounts: [] } });
   });
 
   it("reads heredocs", () => {
@@ -217,14 +223,15 @@ describe("parse errors", () => {
   it("rejects unknown and malformed flags", () => {
     const e = parseError("FROM a\nCOPY --form=build a b\n");
     expect(e.code).toBe("DOCKERFILE_FLAG");
-    expect(e.message).toBe("unknown flag --form for COPY");
+    expect(e.message).toBe("unknown flag: --form (did you mean from?)");
+    expect(e.hint).toMatch(/COPY accepts --from/);
     expect(e.location?.line).toBe(2);
     expect(parseError("FROM a\nCOPY --from a b\n").message).toMatch(/missing a value/);
     expect(parseError("FROM a\nADD --from=x a b\n").code).toBe("DOCKERFILE_FLAG");
     expect(parseError("FROM a\nWORKDIR --x=1 /a\n").code).toBe("DOCKERFILE_FLAG");
     expect(parseError("FROM a\nCOPY --link=maybe a b\n").code).toBe("DOCKERFILE_FLAG");
     // As in BuildKit, leading --words are flags for every instruction: use exec form.
-    expect(parseError("FROM a\nCMD --help\n").message).toBe("unknown flag --help for CMD");
+    expect(parseError("FROM a\nCMD --help\n").message).toBe("unknown flag: --help");
   });
 
   it("rejects duplicate stage names and unterminated heredocs", () => {

@@ -142,13 +142,13 @@ describe("RUN", () => {
     expect((await readFile(path.join(r.out, "host"), "utf8")).trim().split("\n").length).toBeGreaterThanOrEqual(1);
     const bad = await build("net-bad", ["FROM busybox:latest", "RUN --network=bridge true"].join("\n"));
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/Dockerfile:2.*--network=bridge/);
+    expect(bad.stderr).toMatch(/Dockerfile:2: unsupported network mode "bridge"/);
   });
 
   it("unknown mount options and types are errors at the RUN line", async () => {
     const r = await build("mount-bad", ["FROM busybox:latest", "RUN --mount=type=cache,target=/c,colour=blue true"].join("\n"));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Dockerfile:2.*unknown option "colour"/);
+    expect(r.stderr).toMatch(/Dockerfile:2: --mount=type=cache,target=\/c,colour=blue: unexpected key 'colour'/);
     void kiln;
   });
 });

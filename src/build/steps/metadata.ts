@@ -5,6 +5,7 @@ import type {
   StopsignalInstruction, UserInstruction, VolumeInstruction, CommandForm,
 } from "../../dockerfile/types.js";
 import { envSet } from "../../oci/config.js";
+import { DEFAULT_SHELL } from "../../plan/resolve-run.js";
 import { KilnError } from "../../util/errors.js";
 import { withConfig, type ImageState } from "../image-state.js";
 import { historyFor, locationOf, varsOf, type StepContext } from "../step-context.js";
@@ -13,7 +14,6 @@ export type MetadataInstruction =
   | EnvInstruction | LabelInstruction | ExposeInstruction | VolumeInstruction | EntrypointInstruction
   | CmdInstruction | ShellInstruction | StopsignalInstruction | UserInstruction;
 
-const DEFAULT_SHELL = ["/bin/sh", "-c"];
 
 export function shellOf(state: ImageState): string[] {
   return [...(state.config.Shell ?? DEFAULT_SHELL)];

@@ -1,25 +1,20 @@
-// RUN --mount=type=bind|cache|tmpfs|secret, as BuildKit reads them: the
-// flag text is parsed and expanded here, and each mount is prepared on the
+// RUN --mount=type=bind|cache|tmpfs|secret of a resolved step (parsed and
+// expanded by dockerfile/run-flags.ts), each prepared on the
 // host (a filtered copy of the context, a persistent cache dir, a private
 // secret file) for run-container to bind. Everything prepared is removed by
 // the returned cleanup; nothing here writes into the step's rootfs.
 import { createHash } from "node:crypto";
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { expandWord, type VarLookup } from "../../dockerfile/expand.js";
+import type { RunMount } from "../../dockerfile/run-flags.js";
 import type { ExtraMount } from "../../exec/runtime-spec.js";
 import type { SecretSource } from "../../exec/secret-source.js";
 import { copyIntoRoot } from "../../fsutil/copy-into-root.js";
 import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
 import { KilnError, type SourceLocation } from "../../util/errors.js";
 import type { StepContext } from "../step-context.js";
+import type { MountSource } from "../run-mount-sources.js";
 import { contextView, openFromSource, type SourceView } from "../source-view.js";
-
-export type MountSpec =
-  | { readonly type: "bind"; readonly target: string; readonly source: string; readonly rw: boolean; readonly from?: string }
-  | { readonly type: "cache"; readonly target: string; readonly id: string; readonly sharing: "shared" | "private" | "locked"; readonly mode: number; readonly uid: number; readonly gid: number; readonly ro: boolean }
-  | { readonly type: "tmpfs"; readonly target: string; readonly size?: number }
-  | { readonly type: "secret"; readonly target: string; readonly id: string; readonly env?: string; readonly required: boolean; readonly mode: number; readonly uid: number; readonly gid: number };
 
 export interface PreparedMounts {
   readonly mounts: ExtraMount[];
@@ -28,79 +23,8 @@ export interface PreparedMounts {
   readonly cleanup: () => Promise<void>;
 }
 
-const BOOL_KEYS = new Set(["ro", "readonly", "rw", "readwrite", "required"]);
-
-/** Parses one --mount value (`type=cache,target=/x,id=y`), expanding ARG/ENV values. */
-export function parseMount(spec: string, vars: VarLookup, workdir: string, loc: SourceLocation): MountSpec {
-  const fail = (msg: string, hint?: string) => new KilnError("INVALID_MOUNT", `--mount=${spec}: ${msg}`, { location: loc, ...(hint ? { hint } : {}) });
-  const f = new Map<string, string>();
-  for (const part of splitCsv(spec)) {
-    const eq = part.indexOf("=");
-    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (eq < 0 && !BOOL_KEYS.has(key)) throw fail(`"${part}" needs a value`);
-    f.set(key, eq < 0 ? "true" : expandWord(part.slice(eq + 1), vars));
-  }
-  const type = f.get("type") ?? "bind";
-  const rawTarget = f.get("target") ?? f.get("dst") ?? f.get("destination");
-  const target = rawTarget !== undefined ? path.posix.resolve(workdir, rawTarget) : undefined;
-  const bool = (k: string) => {
-    const v = f.get(k);
-    if (v === undefined) return undefined;
-    if (v === "true" || v === "") return true;
-    if (v === "false") return false;
-    throw fail(`${k} must be true or false`);
-  };
-  const int = (k: string, dflt: number, radix = 10) => {
-    const v = f.get(k);
-    if (v === undefined) return dflt;
-    const n = parseInt(v, radix);
-    if (!/^[0-9]+$/.test(v) || Number.isNaN(n)) throw fail(`${k}=${v} is not a number`);
-    return n;
-  };
-  const known = (keys: string[]) => {
-    for (const k of f.keys()) if (![...keys, "type", "target", "dst", "destination"].includes(k)) throw fail(`unknown option "${k}" for type=${type}`);
-  };
-  const ro = bool("ro") ?? bool("readonly");
-  const rw = bool("rw") ?? bool("readwrite");
-  switch (type) {
-    case "bind": {
-      known(["source", "src", "from", "ro", "readonly", "rw", "readwrite"]);
-      if (!target) throw fail("target is required", "e.g. --mount=type=bind,source=.,target=/src");
-      const from = f.get("from");
-      return { type: "bind", target, source: f.get("source") ?? f.get("src") ?? ".", rw: rw === true || ro === false, ...(from !== undefined ? { from } : {}) };
-    }
-    case "cache": {
-      known(["id", "sharing", "mode", "uid", "gid", "ro", "readonly", "rw", "readwrite", "from", "source", "src"]);
-      if (!target) throw fail("target is required", "e.g. --mount=type=cache,target=/root/.cache");
-      if (f.has("from")) throw fail("cache mounts seeded from another stage are not supported yet");
-      const sharing = f.get("sharing") ?? "shared";
-      if (sharing !== "shared" && sharing !== "private" && sharing !== "locked") throw fail(`sharing must be shared, private or locked, not "${sharing}"`);
-      return { type: "cache", target, id: f.get("id") ?? target, sharing, mode: int("mode", 0o755, 8), uid: int("uid", 0), gid: int("gid", 0), ro: ro === true };
-    }
-    case "tmpfs": {
-      known(["size"]);
-      if (!target) throw fail("target is required", "e.g. --mount=type=tmpfs,target=/tmp");
-      const size = f.get("size");
-      return { type: "tmpfs", target, ...(size !== undefined ? { size: parseSize(size, fail) } : {}) };
-    }
-    case "secret": {
-      known(["id", "env", "required", "mode", "uid", "gid"]);
-      const id = f.get("id") ?? (target ? path.posix.basename(target) : undefined);
-      if (!id) throw fail("id (or target) is required", "e.g. --mount=type=secret,id=token");
-      const env = f.get("env");
-      // With env= and no target, the secret is only an environment variable.
-      const mountTarget = target ?? (env !== undefined ? "" : `/run/secrets/${id}`);
-      return { type: "secret", target: mountTarget, id, ...(env !== undefined ? { env } : {}), required: bool("required") ?? false, mode: int("mode", 0o400, 8), uid: int("uid", 0), gid: int("gid", 0) };
-    }
-    case "ssh":
-      throw fail("type=ssh is not supported yet", "pass credentials with --secret and --mount=type=secret");
-    default:
-      throw fail(`unknown mount type "${type}"`, "use bind, cache, tmpfs or secret");
-  }
-}
-
 /** Prepares the host side of every mount; call cleanup() when the container has exited. */
-export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[], loc: SourceLocation): Promise<PreparedMounts> {
+export async function prepareMounts(ctx: StepContext, specs: readonly RunMount[], sources: readonly (MountSource | undefined)[], loc: SourceLocation): Promise<PreparedMounts> {
   if (specs.length === 0) return { mounts: [], env: [], cleanup: async () => {} };
   // The pid in the name lets the next kiln command sweep it after a kill -9.
   const scratch = await mkdtemp(path.join(ctx.layerEnv.tmpDir, `mounts-${process.pid}-`));
@@ -116,19 +40,17 @@ export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[
   };
   try {
     let n = 0;
-    for (const m of specs) {
+    for (const [i, m] of specs.entries()) {
       const dir = path.join(scratch, String(n++));
       switch (m.type) {
         case "bind": {
           // A filtered copy of the context (or, with from=, of another stage's
           // or image's filesystem): .dockerignore applies to the context,
           // symlinks stay inside the source, and rw writes are thrown away.
-          let source = contextView(ctx.contextDir, ctx.ignore);
-          if (m.from !== undefined) {
-            if (!ctx.fromSource) throw new KilnError("UNSUPPORTED", "--mount=from= needs a multi-stage build context", { location: loc });
-            source = await openFromSource(ctx.layerEnv, await ctx.fromSource(m.from));
-            views.push(source);
-          }
+          const from = sources[i]?.from;
+          if (!from) throw new KilnError("INTERNAL", "a bind mount's source was not resolved", { location: loc });
+          const source = from.kind === "context" ? contextView(ctx.contextDir, ctx.ignore) : await openFromSource(ctx.layerEnv, from);
+          views.push(source);
           const rel = path.posix.normalize(m.source).replace(/^\/+/, "").replace(/\/+$/, "");
           const relClean = rel === "." ? "" : rel;
           const host = await resolveInRoot(source.dir, "/" + relClean);
@@ -138,7 +60,7 @@ export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[
           const isFile = !st.isDirectory();
           // Another stage's files keep their owners; context files are root's.
           await copyIntoRoot(dir, host, relClean, isFile ? "/file" : "/", { owner: m.from !== undefined ? "preserve" : { uid: 0, gid: 0 }, ignore: source.ignore });
-          mounts.push({ kind: "bind", source: isFile ? path.join(dir, "file") : dir, destination: m.target, readonly: !m.rw, file: isFile });
+          mounts.push({ kind: "bind", source: isFile ? path.join(dir, "file") : dir, destination: m.target, readonly: m.readonly, file: isFile });
           break;
         }
         case "cache": {
@@ -146,6 +68,11 @@ export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[
           // The id may be any string (often a path): hash it into a safe name.
           const host = path.join(root, createHash("sha256").update(m.id).digest("hex").slice(0, 32));
           await mkdir(root, { recursive: true, mode: 0o700 });
+          // --no-cache: the first use in this build starts from an empty directory (as BuildKit).
+          if (ctx.emptyCacheMounts && !ctx.emptyCacheMounts.has(host)) {
+            ctx.emptyCacheMounts.add(host);
+            await rm(host, { recursive: true, force: true });
+          }
           const created = await mkdir(host, { mode: m.mode }).then(() => true, (e: NodeJS.ErrnoException) => {
             if (e.code === "EEXIST") return false;
             throw e;
@@ -155,7 +82,7 @@ export async function prepareMounts(ctx: StepContext, specs: readonly MountSpec[
             await chmod(host, m.mode);
           }
           if (m.sharing === "locked") release.push(await lockCache(host));
-          mounts.push({ kind: "bind", source: host, destination: m.target, readonly: m.ro, file: false });
+          mounts.push({ kind: "bind", source: host, destination: m.target, readonly: m.readonly, file: false });
           break;
         }
         case "tmpfs":
@@ -213,30 +140,4 @@ async function lockCache(dir: string): Promise<() => void> {
     release();
     if (cacheLocks.get(dir) === chained) cacheLocks.delete(dir);
   };
-}
-
-function parseSize(v: string, fail: (m: string) => Error): number {
-  const m = /^([0-9]+)([kmgKMG]?)[bB]?$/.exec(v);
-  if (!m) throw fail(`size=${v} is not a size (e.g. 64m)`);
-  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? "").toLowerCase() as "" | "k" | "m" | "g"];
-  return Number(m[1]) * mult;
-}
-
-/** Splits a --mount value on commas, keeping quoted commas (CSV, as BuildKit reads it). */
-function splitCsv(s: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let quote = "";
-  for (const ch of s) {
-    if (quote) {
-      if (ch === quote) quote = "";
-      else cur += ch;
-    } else if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === ",") {
-      out.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((x) => x.trim()).filter((x) => x !== "");
 }

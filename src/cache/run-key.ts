@@ -1,0 +1,45 @@
+// The cache key of a RUN: the canonical encoding of the resolved step
+// (plan/resolve-run.ts), the value the executor runs, so that key and
+// execution cannot disagree (BuildKit: the key is the digest of the op).
+// Every field that reaches the runtime spec or the filesystem is here;
+// test/cache/run-key.test.ts mutates each one and pins a golden key.
+// v2: RUN keys used to be the instruction text plus the config (v1, key.ts),
+// which missed the network mode and the content of --mount=from= sources.
+import { canonicalJson } from "../store/canonical-json.js";
+import type { ResolvedRun } from "../plan/resolve-run.js";
+import type { Digest } from "../oci/digest.js";
+import { digestFields } from "./key.js";
+
+export const RUN_KEY_VERSION = "kiln.cache.run.v2";
+
+export interface RunKeyInput {
+  /** chainID of the rootfs the step runs on ("" for an empty rootfs). */
+  readonly chainId: string;
+  readonly platform: string;
+  /** SOURCE_DATE_EPOCH the layer is clamped to ("" when none). */
+  readonly epoch: string;
+  readonly run: ResolvedRun;
+  /** Per mount, the content digest of what a bind mount reads ("" for other mounts). */
+  readonly mountContent: readonly string[];
+}
+
+const list = (name: string, xs: readonly string[]): string[] => [name, String(xs.length), ...xs];
+
+export function runKey(input: RunKeyInput): Digest {
+  const r = input.run;
+  return digestFields([
+    RUN_KEY_VERSION,
+    input.chainId,
+    input.platform,
+    input.epoch,
+    ...list("args", r.args),
+    ...(r.script ? ["script", r.script.name, r.script.content] : ["no-script"]),
+    ...list("env", r.env),
+    r.cwd,
+    r.user,
+    r.network,
+    r.security,
+    r.createdBy,
+    ...list("mounts", r.mounts.map((m, i) => `${canonicalJson(m)}\n${input.mountContent[i] ?? ""}`)),
+  ]);
+}
