@@ -34,6 +34,7 @@ import { build, type BuildResult } from "./build.js";
 import { ignoreEvents } from "./events.js";
 import { InflightSteps } from "./inflight-steps.js";
 import type { BuildOptions, Output, PlatformShare } from "./options.js";
+import { buildRegistryAccess } from "./options.js";
 
 export interface MultiPlatformOptions extends Omit<BuildOptions, "platform"> {
   readonly platforms: readonly Platform[];
@@ -167,7 +168,7 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
       const cacheTo = opts.cacheTo;
       const records = new StepRecords(opts.store.paths.cache, opts.store.paths.tmp);
       const snapshots = new SnapshotIndex(opts.store.paths.snapshots);
-      const c = await withStoreLock(opts.store.root, () => exportCache(opts.store, snapshots, records, cacheKeys.flat(), cacheTo), { name: GC_LOCK });
+      const c = await withStoreLock(opts.store.root, () => exportCache(opts.store, snapshots, records, cacheKeys.flat(), cacheTo, buildRegistryAccess(opts)), { name: GC_LOCK });
       const to = cacheTo.to;
       emit({ kind: "info", message: `exported cache to ${to.kind === "local" ? to.dir : to.ref}: ${c.records} records, ${c.mounts} cache mounts (${c.manifest.digest})` });
     }

@@ -38,6 +38,7 @@ import { imageFromOciLayout } from "../import/oci-layout-source.js";
 import type { FromSource } from "./source-view.js";
 import { proxyEnv } from "./proxy-args.js";
 import type { BuildOptions } from "./options.js";
+import { buildRegistryAccess } from "./options.js";
 import { writeOutputs } from "./outputs.js";
 import { stageWithOnbuildTriggers } from "./steps/onbuild.js";
 import { runStage, runStep, type StageEnv, type StageResult } from "./run-stage.js";
@@ -161,7 +162,7 @@ async function buildStages(
 
   const importCaches = async () => {
     for (const from of opts.cacheFrom ?? []) {
-      const r = await importCache(store, env.records, from, cacheLayers);
+      const r = await importCache(store, env.records, from, cacheLayers, buildRegistryAccess(opts));
       emit({ kind: "info", message: `imported cache from ${from.kind === "local" ? from.dir : from.ref}: ${r.records} new records, ${r.layers} layers, ${r.mounts} cache mounts` });
     }
   };
@@ -260,7 +261,7 @@ async function buildStages(
   }
   if (opts.cacheTo && shared) shared.exportKeys(keys);
   else if (opts.cacheTo) {
-    const c = await gcLocked(() => exportCache(store, snapshots, env.records, keys, opts.cacheTo!));
+    const c = await gcLocked(() => exportCache(store, snapshots, env.records, keys, opts.cacheTo!, buildRegistryAccess(opts)));
     const to = opts.cacheTo.to;
     emit({ kind: "info", message: `exported cache to ${to.kind === "local" ? to.dir : to.ref}: ${c.records} records, ${c.mounts} cache mounts (${c.manifest.digest})` });
   }
@@ -368,16 +369,7 @@ async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, n
   // on its own: `kiln pull` it, or import a base).
   if (!resolved && (opts.pull || hasExplicitRegistry(name))) {
     const { ensureImage } = await import("../registry/pull.js");
-    const r = opts.registry;
-    resolved = await ensureImage({
-      store,
-      ref: name,
-      platform: want,
-      pull: opts.pull ?? false,
-      ...(r?.env ? { env: r.env } : {}),
-      ...(r?.insecureRegistries ? { insecureRegistries: [...r.insecureRegistries] } : {}),
-      ...(r?.tlsCa ? { tlsCa: [...r.tlsCa] } : {}),
-    });
+    resolved = await ensureImage({ ...buildRegistryAccess(opts), store, ref: name, platform: want, pull: opts.pull ?? false });
   }
   if (!resolved) {
     throw new KilnError("BASE_IMAGE_NOT_FOUND", `base image "${name}" is not in the local store`, {

@@ -36,10 +36,10 @@ export async function knownBlob(store: Store, diffId: Digest): Promise<Descripto
   }
 }
 
-export async function ensureLayerBlob(store: Store, snapshots: SnapshotIndex, layer: LayerRecord): Promise<Descriptor> {
+export async function ensureLayerBlob(store: Store, snapshots: SnapshotIndex, layer: LayerRecord, signal?: AbortSignal): Promise<Descriptor> {
   const known = await knownBlob(store, layer.diffId);
   if (known) return known;
-  const c = await compressLayer(snapshots.fsPath(layer.chainId), path.join(store.paths.blobs, "sha256"));
+  const c = await compressLayer(snapshots.fsPath(layer.chainId), path.join(store.paths.blobs, "sha256"), signal ? { signal } : {});
   if (c.diffId !== layer.diffId) {
     // The snapshot changed since commit: never publish a layer that does not match the config.
     throw new KilnError("SNAPSHOT_CHANGED", `snapshot ${layer.chainId} no longer hashes to ${layer.diffId} (got ${c.diffId})`, {

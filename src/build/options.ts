@@ -6,6 +6,7 @@ import type { Store } from "../store/store.js";
 import type { CacheExportOptions, CacheTarget } from "../cache/cache-layout.js";
 import type { StatMemo } from "../cache/stat-memo.js";
 import type { Digest } from "../oci/digest.js";
+import type { ClientOptions } from "../registry/client.js";
 import type { Semaphore } from "../util/semaphore.js";
 import type { EventSink } from "./events.js";
 import type { InflightSteps } from "./inflight-steps.js";
@@ -46,7 +47,7 @@ export interface BuildOptions {
   /** Pull FROM images even when the store has them (--pull). */
   readonly pull?: boolean;
   /** Registry access for FROM pulls and registry caches. */
-  readonly registry?: { readonly env?: NodeJS.ProcessEnv; readonly insecureRegistries?: readonly string[]; readonly tlsCa?: readonly string[] };
+  readonly registry?: Pick<ClientOptions, "env" | "insecureRegistries" | "tlsCa" | "timeouts" | "retry">;
   /** Steps that may run at once across independent stages (default: CPU count). */
   readonly jobs?: number;
   /** Run every step; results are still recorded for the next build. */
@@ -83,4 +84,10 @@ export interface PlatformShare {
   readonly exportKeys: (keys: readonly Digest[]) => void;
   /** --no-cache: cache mount directories already emptied by one of the platforms' builds. */
   readonly emptyCacheMounts: Set<string>;
+}
+
+/** What every registry client of a build gets: the access options, and the
+ * build's abort signal so Ctrl-C stops a pull or a cache transfer too. */
+export function buildRegistryAccess(opts: Pick<BuildOptions, "registry" | "signal">): ClientOptions {
+  return { ...opts.registry, ...(opts.signal ? { signal: opts.signal } : {}) };
 }

@@ -1,6 +1,7 @@
 // --cache-to: the records this build used or made, their layers
 // (compressed once, shared with image exports) and optionally the cache
 // mounts, written as an OCI layout to a directory or pushed to a registry.
+import type { ClientOptions } from "../registry/client.js";
 import { mkdir, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { writeDirectory, type TreeEntry } from "../export/file-tree.js";
@@ -25,7 +26,7 @@ export interface ExportedCache {
   readonly mounts: number;
 }
 
-export async function exportCache(store: Store, snapshots: SnapshotIndex, records: StepRecords, keys: readonly Digest[], opts: CacheExportOptions): Promise<ExportedCache> {
+export async function exportCache(store: Store, snapshots: SnapshotIndex, records: StepRecords, keys: readonly Digest[], opts: CacheExportOptions, client: ClientOptions = {}): Promise<ExportedCache> {
   const chosen: StepRecord[] = [];
   for (const k of new Set(keys)) {
     const r = await records.get(k);
@@ -64,7 +65,7 @@ export async function exportCache(store: Store, snapshots: SnapshotIndex, record
     await writeDirectory(entries, opts.to.dir);
   } else {
     const { pushBlobsAndManifest } = await import("./registry-cache.js");
-    await pushBlobsAndManifest(store, opts.to.ref, manifestDesc, [configDesc, ...layers]);
+    await pushBlobsAndManifest(store, opts.to.ref, manifestDesc, [configDesc, ...layers], client);
   }
   return { manifest: manifestDesc, records: chosen.length, mounts };
 }

@@ -4,6 +4,7 @@
 // are only added, never overwritten; every blob is verified against its
 // digest on the way in. Cache-mount contents are restored now (a RUN needs
 // them whole, and they are restored only where this store has none).
+import type { ClientOptions } from "../registry/client.js";
 import { createReadStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
@@ -24,8 +25,8 @@ export interface ImportedCache {
   readonly mounts: number;
 }
 
-export async function importCache(store: Store, records: StepRecords, from: CacheTarget, lazy: LazyLayers): Promise<ImportedCache> {
-  const { manifestDesc, source } = from.kind === "local" ? await openLocalCache(store, from.dir) : await (await import("./registry-cache.js")).openRegistryCache(store, from.ref);
+export async function importCache(store: Store, records: StepRecords, from: CacheTarget, lazy: LazyLayers, client: ClientOptions = {}): Promise<ImportedCache> {
+  const { manifestDesc, source } = from.kind === "local" ? await openLocalCache(store, from.dir) : await (await import("./registry-cache.js")).openRegistryCache(store, from.ref, client);
   const manifest = await store.readJson<ImageManifest>(manifestDesc.digest);
   if (manifest.artifactType !== CacheMediaType.artifact) {
     throw new KilnError("CACHE_NOT_FOUND", `${source.name} is not a kiln build cache (artifactType ${manifest.artifactType ?? "none"})`);

@@ -8,7 +8,8 @@ import { parseReference } from "../oci/reference.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { MediaType } from "../oci/media-types.js";
 import { pushBlob } from "../registry/blob-upload.js";
-import { isRetryableError } from "../registry/errors.js";
+import { downloadBlob } from "../registry/blob-download.js";
+import type { ClientOptions } from "../registry/client.js";
 import { clientFor } from "../registry/hosts.js";
 import { mapLimit } from "../registry/limit.js";
 import { Repository } from "../registry/repository.js";
@@ -16,14 +17,14 @@ import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { BlobSource } from "./lazy-layers.js";
 
-function repositoryFor(ref: string, actions: "pull" | "pull,push") {
+function repositoryFor(ref: string, actions: "pull" | "pull,push", client: ClientOptions) {
   const r = parseReference(ref);
-  const repo = new Repository(clientFor(r.registry), r.repository, actions);
+  const repo = new Repository(clientFor(r.registry, client), r.repository, actions);
   return { repo, reference: r.digest ?? r.tag ?? "latest" };
 }
 
-export async function pushBlobsAndManifest(store: Store, ref: string, manifest: Descriptor, blobs: readonly Descriptor[]): Promise<void> {
-  const { repo, reference } = repositoryFor(ref, "pull,push");
+export async function pushBlobsAndManifest(store: Store, ref: string, manifest: Descriptor, blobs: readonly Descriptor[], client: ClientOptions = {}): Promise<void> {
+  const { repo, reference } = repositoryFor(ref, "pull,push", client);
   try {
     await mapLimit(blobs, 4, (d) => pushBlob(repo, d, { path: store.blobPath(d.digest) }));
     await repo.putManifest(reference, await store.readBlob(manifest.digest), MediaType.ociManifest);
@@ -33,8 +34,8 @@ export async function pushBlobsAndManifest(store: Store, ref: string, manifest: 
 }
 
 /** The cache manifest at REF, now in the store, and where the rest of its blobs can be fetched from. */
-export async function openRegistryCache(store: Store, ref: string): Promise<{ manifestDesc: Descriptor; source: BlobSource }> {
-  const { repo, reference } = repositoryFor(ref, "pull");
+export async function openRegistryCache(store: Store, ref: string, client: ClientOptions = {}): Promise<{ manifestDesc: Descriptor; source: BlobSource }> {
+  const { repo, reference } = repositoryFor(ref, "pull", client);
   const m = await repo.getManifest(reference).catch((err: unknown) => {
     if (err instanceof KilnError && /404|unknown|not found/i.test(err.message)) {
       throw new KilnError("CACHE_NOT_FOUND", `no build cache at ${ref}`, { hint: "export one first with --cache-to type=registry,ref=..." });
@@ -48,18 +49,7 @@ export async function openRegistryCache(store: Store, ref: string): Promise<{ ma
     source: {
       name: ref,
       fetch: async (d) => {
-        if (await store.hasBlob(d.digest)) return;
-        // send() has already retried the request; a new GET is worth it only
-        // when the body broke off or did not match its digest.
-        for (let attempt = 1; ; attempt++) {
-          const body = await repo.getBlob(d.digest);
-          try {
-            await store.ingestBlob(body, { digest: d.digest, size: d.size });
-            return;
-          } catch (err) {
-            if (attempt >= repo.client.retryPolicy.attempts || !isRetryableError(err)) throw err;
-          }
-        }
+        await downloadBlob(repo, store, d);
       },
     },
   };

@@ -99,13 +99,14 @@ async function openIndex(store: Store, image: string, remote: boolean, client: (
   }
   const { clientFor } = await import("../registry/hosts.js");
   const { Repository } = await import("../registry/repository.js");
-  const { readBytes } = await import("../registry/client.js");
+  const { readCapped } = await import("../util/read-capped.js");
+  const { MAX_CONFIG_BYTES } = await import("../oci/limits.js");
   const ref = parseReference(image);
   const repo = new Repository(clientFor(ref.registry, client()), ref.repository);
   const top = await repo.getManifest(ref.digest ?? ref.tag ?? "latest");
   if (!isIndexMediaType(top.mediaType)) throw new KilnError("NO_ATTESTATIONS", `${image} is a single image, not an index: it has no attestations`);
   return {
     index: JSON.parse(top.bytes.toString("utf8")) as ImageIndex,
-    source: { manifest: async (d: Digest) => (await repo.getManifest(d)).bytes, blob: async (d: Digest) => readBytes(await repo.getBlob(d)) },
+    source: { manifest: async (d: Digest) => (await repo.getManifest(d)).bytes, blob: async (d: Digest) => readCapped(await repo.getBlob(d), { what: `blob ${d} of ${image}`, limit: MAX_CONFIG_BYTES }) },
   };
 }

@@ -11,6 +11,7 @@ import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { parseSecretFlag } from "../exec/secret-source.js";
 import { checkDockerfileCommand } from "./check-dockerfile.js";
+import { registryTimeouts } from "./registry-timeouts.js";
 import { formatBytes } from "./format.js";
 import { formatLayerReport, layerReport } from "./layer-report.js";
 import { rawJsonProgress, ttyProgress } from "./progress-tty.js";
@@ -100,6 +101,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
     env: io.env,
     insecureRegistries: [...(values["insecure-registry"] ?? []), ...(io.env.KILN_INSECURE_REGISTRIES ?? "").split(",").filter(Boolean)],
     tlsCa: values["tls-ca"] ?? [],
+    ...registryTimeouts(io.env),
   };
   // --output type=registry,name=R is a tag that is also pushed (as buildx).
   const outputSpecs = values.output ?? [];
@@ -233,7 +235,14 @@ export async function importCommand(store: Store, argv: string[], io: Io): Promi
   if (positionals.length !== 2) throw new KilnError("USAGE", "kiln import needs FILE and NAME[:TAG]", { hint: "e.g. kiln import rootfs.tar.gz busybox:latest" });
   const platform = values.platform ? parsePlatform(values.platform) : hostPlatform();
   const created = io.env.SOURCE_DATE_EPOCH !== undefined ? Number(io.env.SOURCE_DATE_EPOCH) : undefined;
-  const desc = await importRootfs({ store, file: positionals[0]!, name: positionals[1]!, platform, ...(created !== undefined ? { created } : {}) });
+  const desc = await importRootfs({
+    store,
+    file: positionals[0]!,
+    name: positionals[1]!,
+    platform,
+    ...(created !== undefined ? { created } : {}),
+    ...(io.signal ? { signal: io.signal } : {}),
+  });
   io.out(`${desc.digest}\n`);
   return 0;
 }

@@ -3,7 +3,7 @@ import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { dockerArchiveEntries } from "../export/docker-archive.js";
-import { type TreeEntry, writeTar, writeTarFile } from "../export/file-tree.js";
+import { type TarOptions, type TreeEntry, writeTar, writeTarFile } from "../export/file-tree.js";
 import { ociLayoutEntries } from "../export/oci-layout.js";
 import { loadArchive } from "../import/load-archive.js";
 import type { Descriptor } from "../oci/descriptor.js";
@@ -60,8 +60,9 @@ export async function saveCommand(store: Store, argv: string[], io: Io): Promise
     files.set("manifest.json", { path: "manifest.json", kind: "bytes", data: JSON.stringify(manifestJson) });
     files.set("repositories", { path: "repositories", kind: "bytes", data: JSON.stringify(repositories) });
   }
-  if (typeof dest === "string") await writeTarFile([...files.values()], dest);
-  else await writeTarToStream([...files.values()], dest);
+  const tarOptions = io.signal ? { signal: io.signal } : {};
+  if (typeof dest === "string") await writeTarFile([...files.values()], dest, tarOptions);
+  else await writeTarToStream([...files.values()], dest, tarOptions);
   return 0;
 }
 
@@ -73,10 +74,10 @@ function saveStdout(io: Io): NodeJS.WritableStream {
 }
 
 /** Writes the tar to `out` without ending it (process.stdout is never closed), and returns once every byte is handed to it. */
-async function writeTarToStream(entries: TreeEntry[], out: NodeJS.WritableStream): Promise<void> {
+async function writeTarToStream(entries: TreeEntry[], out: NodeJS.WritableStream, opts: TarOptions): Promise<void> {
   const tarStream = new PassThrough();
-  const piped = pipeline(tarStream, out, { end: false });
-  await Promise.all([writeTar(entries, tarStream), piped]);
+  const piped = pipeline(tarStream, out, { end: false, ...(opts.signal ? { signal: opts.signal } : {}) });
+  await Promise.all([writeTar(entries, tarStream, opts), piped]);
   // A pipe may still hold the last chunks in its write queue, and bin/kiln.js
   // calls process.exit as soon as the command returns.
   await new Promise<void>((resolve, reject) => out.write("", (err) => (err ? reject(err) : resolve())));
@@ -88,7 +89,7 @@ export async function loadCommand(store: Store, argv: string[], io: Io): Promise
   if (!values.input && process.stdin.isTTY) {
     throw new KilnError("USAGE", "kiln load reads an archive from -i FILE or from stdin, and stdin is a terminal", { hint: "kiln load -i app.tar" });
   }
-  const r = await loadArchive({ store, input });
+  const r = await loadArchive({ store, input, ...(io.signal ? { signal: io.signal } : {}) });
   for (const img of r.images) {
     if (img.names.length === 0) io.out(`Loaded image ID: ${img.manifest.digest}\n`);
     for (const n of img.names) if (!values.quiet) io.out(`Loaded image: ${familiarReference(parseReference(n))}\n`);

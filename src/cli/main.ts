@@ -4,6 +4,7 @@ import { Store } from "../store/store.js";
 import { recoverInterrupted } from "../store/recover.js";
 import { defaultStoreRoot } from "../store/root.js";
 import type { Io } from "./commands.js";
+import { KilnError } from "../util/errors.js";
 import { formatError } from "./errors.js";
 import { COMMANDS, commandUsage, mainUsage } from "./usage.js";
 
@@ -31,6 +32,12 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   login: async () => (await import("./registry-commands.js")).loginCommand,
   logout: async () => (await import("./registry-commands.js")).logoutCommand,
 };
+
+// Commands that take io.signal into every long operation and stop cleanly
+// on it (unmount, remove temp files, name nothing). Any other command is
+// short and crash-safe (temp file + rename, refs written last): on a signal
+// main stops waiting for it and the process exits at once.
+const ABORTABLE = new Set(["build", "import", "load", "save", "pull", "push", "attest", "login"]);
 
 const versionText = kilnVersion;
 
@@ -72,23 +79,50 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const store = await Store.open(root ?? defaultStoreRoot(io.env));
     await recoverInterrupted(store.paths);
     const handler = await HANDLERS[name]!();
-    return await handler(store, args, io);
+    const run = handler(store, args, io);
+    return await (ABORTABLE.has(name) || !io.signal ? run : Promise.race([run, rejectOnAbort(io.signal)]));
   } catch (err) {
+    // After Ctrl-C, whatever the command failed with (a killed helper, a
+    // destroyed stream) is the interruption, and is reported as one.
+    if (io.signal?.aborted || isInterruption(err)) {
+      io.err(formatError(interruptReason(io.signal)));
+      return interruptExitCode(io.signal);
+    }
     io.err(formatError(err));
-    const code = (err as { code?: string }).code;
-    if (code === "INTERRUPTED") return 130;
-    return code === "USAGE" || code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1;
+    const code = (err as { code?: unknown }).code;
+    return code === "USAGE" || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) ? 2 : 1;
   }
+}
+
+function isInterruption(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === "INTERRUPTED" || (err as { name?: unknown })?.name === "AbortError";
+}
+
+function interruptReason(signal: AbortSignal | undefined): KilnError {
+  const r: unknown = signal?.reason;
+  return r instanceof KilnError ? r : new KilnError("INTERRUPTED", "interrupted");
+}
+
+/** 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM. */
+function interruptExitCode(signal: AbortSignal | undefined): number {
+  return (signal?.reason as { exitCode?: number } | undefined)?.exitCode ?? 130;
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(interruptReason(signal));
+    signal.addEventListener("abort", () => reject(interruptReason(signal)), { once: true });
+  });
 }
 
 function processIo(): Io {
   // First signal: stop cleanly (unmount, discard the step). Second: exit now.
   const controller = new AbortController();
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  for (const [sig, exitCode] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     process.on(sig, () => {
-      if (controller.signal.aborted) process.exit(130);
+      if (controller.signal.aborted) process.exit(exitCode);
       process.stderr.write(`\nkiln: ${sig}: stopping (again to force)\n`);
-      controller.abort();
+      controller.abort(Object.assign(new KilnError("INTERRUPTED", `interrupted by ${sig}`), { exitCode }));
     });
   }
   return {

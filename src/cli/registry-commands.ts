@@ -11,6 +11,7 @@ import { pushImage } from "../registry/push.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
+import { registryTimeouts } from "./registry-timeouts.js";
 
 /** Options every registry command takes. */
 export const TRANSPORT = {
@@ -27,6 +28,7 @@ export function clientOptions(values: { "insecure-registry"?: string[]; "tls-ca"
     ...(values["tls-ca"] ? { tlsCa: values["tls-ca"] } : {}),
     ...(values["certs-dir"] ? { certsDirs: values["certs-dir"] } : {}),
     ...(io.signal ? { signal: io.signal } : {}),
+    ...registryTimeouts(io.env),
   };
 }
 

@@ -18,6 +18,8 @@ export interface TarOptions {
   /** Timestamp of every entry, seconds since the epoch (default 0; pass
    * SOURCE_DATE_EPOCH for reproducible builds that want a real date). */
   readonly mtime?: number;
+  /** Abort: the tar stops (a file being written is removed). */
+  readonly signal?: AbortSignal;
 }
 
 /** Unique entries by path (same path twice must be the same blob), sorted. */
@@ -47,7 +49,7 @@ export async function writeTar(entries: readonly TreeEntry[], out: Writable, opt
   // Loaded when a tar is written, not at every kiln start.
   const { default: tar } = await import("tar-stream");
   const pack = tar.pack();
-  const done = pipeline(pack, out);
+  const done = pipeline(pack, out, opts.signal ? { signal: opts.signal } : {});
   const items: ({ kind: "dir"; path: string } | TreeEntry)[] = [
     ...parentDirs(files).map((path) => ({ kind: "dir" as const, path })),
     ...files,

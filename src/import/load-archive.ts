@@ -9,9 +9,10 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import path from "node:path";
-import { PassThrough, Readable } from "node:stream";
+import { addAbortSignal, PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { readTar } from "../layer/tar-reader.js";
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from "../oci/limits.js";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
 import { type ImageIndex, imageManifest } from "../oci/manifest.js";
@@ -22,11 +23,14 @@ import { parseJsonDocument, validateDockerArchiveManifest, validateIndex } from 
 import { decompressedStream } from "../snapshot/extract.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
+import { readCapped, requireDocumentSize } from "../util/read-capped.js";
 
 export interface LoadOptions {
   readonly store: Store;
   /** A file path, or a stream (stdin). */
   readonly input: string | Readable;
+  /** Abort: reading stops, nothing more is named. */
+  readonly signal?: AbortSignal;
 }
 
 export interface LoadedImage {
@@ -49,6 +53,8 @@ const METADATA = new Set(["manifest.json", "index.json", "oci-layout", "reposito
 export async function loadArchive(opts: LoadOptions): Promise<LoadResult> {
   const { store } = opts;
   const src = typeof opts.input === "string" ? await openFile(opts.input) : opts.input;
+  const signal = opts.signal;
+  if (signal) addAbortSignal(signal, src);
   const meta = new Map<string, Buffer>();
   const blobs = new Map<string, { digest: Digest; size: number }>();
   const links = new Map<string, string>();
@@ -63,9 +69,7 @@ export async function loadArchive(opts: LoadOptions): Promise<LoadResult> {
     }
     if (header.type !== "file") continue;
     if (METADATA.has(name)) {
-      const chunks: Buffer[] = [];
-      for await (const c of body) chunks.push(c);
-      meta.set(name, Buffer.concat(chunks));
+      meta.set(name, await readCapped(body, { what: `${name} in the archive`, limit: MAX_MANIFEST_BYTES, announced: header.size }));
       continue;
     }
     const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
@@ -107,6 +111,7 @@ export async function loadArchive(opts: LoadOptions): Promise<LoadResult> {
       }
       await verifyImage(store, desc);
       const names = (e.RepoTags ?? []).map((t) => formatReference(parseReference(t)));
+      signal?.throwIfAborted();
       for (const n of names) await store.tag(n, desc);
       images.push({ names, manifest: desc });
     }
@@ -118,6 +123,7 @@ export async function loadArchive(opts: LoadOptions): Promise<LoadResult> {
     await verifyImage(store, d);
     const name = nameOf(d);
     const entry: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) };
+    signal?.throwIfAborted();
     if (name) await store.tag(name, entry);
     images.push({ names: name ? [name] : [], manifest: entry });
   }
@@ -153,6 +159,7 @@ async function manifestsByConfig(store: Store, idx: ImageIndex): Promise<Map<str
 /** Every blob present, and each layer unpacks to the diff_id its config names. */
 async function verifyImage(store: Store, d: Descriptor): Promise<void> {
   if (!(await store.hasBlob(d.digest))) throw new KilnError("BAD_ARCHIVE", `the archive's index names ${d.digest}, which is not in the tar`);
+  requireDocumentSize(d, MAX_MANIFEST_BYTES, `manifest ${d.digest} in the archive`);
   if (isIndexMediaType(d.mediaType)) {
     for (const m of (await store.readIndex(d.digest)).manifests) if (isManifestMediaType(m.mediaType)) await verifyImage(store, m);
     return;
@@ -160,6 +167,7 @@ async function verifyImage(store: Store, d: Descriptor): Promise<void> {
   const m = await store.readManifest(d.digest);
   if (!(await store.hasBlob(m.config.digest))) throw new KilnError("BAD_ARCHIVE", `config ${m.config.digest} of ${d.digest} is not in the tar`);
   if (m.artifactType || m.config.mediaType === "application/vnd.oci.empty.v1+json") return; // attestations and other artifacts have no rootfs
+  requireDocumentSize(m.config, MAX_CONFIG_BYTES, `config ${m.config.digest} in the archive`);
   const config = await store.readConfig(m.config.digest);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== m.layers.length) {

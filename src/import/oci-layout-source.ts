@@ -3,18 +3,22 @@
 // against its digest, nothing tagged), so the builder uses it like any
 // stored image.
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import { digestHex } from "../oci/digest.js";
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from "../oci/limits.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { parseJsonDocument, validateIndex } from "../oci/validate.js";
 import { formatPlatform, platformMatches, type Platform } from "../oci/platform.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
+import { requireDocumentSize } from "../util/read-capped.js";
 
 export async function imageFromOciLayout(store: Store, dir: string, tag: string | undefined, want: Platform): Promise<ResolvedImage> {
   let text: string;
+  const indexStat = await stat(path.join(dir, "index.json")).catch(() => undefined);
+  if (indexStat) requireDocumentSize(indexStat, MAX_MANIFEST_BYTES, `oci-layout://${dir}/index.json`);
   try {
     text = await readFile(path.join(dir, "index.json"), "utf8");
   } catch {
@@ -28,19 +32,20 @@ export async function imageFromOciLayout(store: Store, dir: string, tag: string 
       hint: "name one with oci-layout://PATH:TAG (its org.opencontainers.image.ref.name)",
     });
   }
-  const copy = async (d: Descriptor) => {
+  const copy = async (d: Descriptor, limit?: number) => {
+    if (limit !== undefined) requireDocumentSize(d, limit, `blob ${d.digest} of oci-layout://${dir}`);
     if (!(await store.hasBlob(d.digest))) await store.ingestBlob(createReadStream(path.join(dir, "blobs", "sha256", digestHex(d.digest))), { digest: d.digest, size: d.size });
   };
   let top = named[0]!;
-  await copy(top);
+  await copy(top, MAX_MANIFEST_BYTES);
   if (isIndexMediaType(top.mediaType)) {
     const child = (await store.readIndex(top.digest)).manifests.find((m) => m.platform && platformMatches(want, m.platform));
     if (!child) throw new KilnError("PLATFORM_NOT_FOUND", `oci-layout://${dir}: no image for ${formatPlatform(want)}`);
     top = child;
-    await copy(top);
+    await copy(top, MAX_MANIFEST_BYTES);
   }
   const manifest = await store.readManifest(top.digest);
-  await copy(manifest.config);
+  await copy(manifest.config, MAX_CONFIG_BYTES);
   for (const l of manifest.layers) await copy(l);
   const config = await store.readConfig(manifest.config.digest);
   return { manifestDescriptor: top, manifest, config };

@@ -5,6 +5,7 @@
 // snapshot is exactly what the layer says. Importing another platform under
 // a name that has one makes the name an OCI image index of both.
 import { createReadStream } from "node:fs";
+import { addAbortSignal } from "node:stream";
 import path from "node:path";
 import { ensureLayerBlob } from "../build/layer-blobs.js";
 import { tagMerged } from "../export/image-index.js";
@@ -32,6 +33,8 @@ export interface ImportOptions {
    * layer is newer (default: created now, file times as the tarball has them).
    */
   readonly created?: number;
+  /** Abort: the import stops, removes what it made, and names nothing. */
+  readonly signal?: AbortSignal;
 }
 
 export async function importRootfs(opts: ImportOptions): Promise<Descriptor> {
@@ -52,8 +55,10 @@ async function importUnderLease(opts: ImportOptions, lease: Lease): Promise<Desc
   const prepared = await snapshots.prepare();
   let layer: Descriptor;
   let diffId: Digest;
+  const signal = opts.signal;
   try {
     const input = createReadStream(opts.file);
+    if (signal) addAbortSignal(signal, input);
     await new Promise<void>((resolve, reject) => {
       input.once("open", () => resolve());
       input.once("error", (e) => reject(new KilnError("IMPORT_FAILED", `cannot read ${opts.file}: ${e.message}`)));
@@ -61,11 +66,12 @@ async function importUnderLease(opts: ImportOptions, lease: Lease): Promise<Desc
     await extractLayer(await decompressedStream(input), path.join(prepared, "fs"), opts.file);
     // Clamped like a build step's snapshot: the same root filesystem tarred
     // at another time on another machine imports as the same layer.
+    signal?.throwIfAborted();
     if (opts.created !== undefined) await clampMtimes(path.join(prepared, "fs"), opts.created);
-    ({ diffId } = await layerTarDigest(path.join(prepared, "fs")));
+    ({ diffId } = await layerTarDigest(path.join(prepared, "fs"), signal ? { signal } : {}));
     await lease.add([diffId]);
     await snapshots.commit(prepared, { chainId: diffId, diffId, parent: null });
-    layer = await ensureLayerBlob(opts.store, snapshots, { diffId, chainId: diffId });
+    layer = await ensureLayerBlob(opts.store, snapshots, { diffId, chainId: diffId }, signal);
   } catch (err) {
     await snapshots.discard(prepared);
     throw err;
@@ -80,6 +86,7 @@ async function importUnderLease(opts: ImportOptions, lease: Lease): Promise<Desc
     rootfs: { type: "layers", diff_ids: [diffId] },
     history: [{ created, created_by: `kiln import ${path.basename(opts.file)}`, comment: "Imported from rootfs tarball" }],
   };
+  signal?.throwIfAborted();
   let manifest = await opts.store.putImage(config, [layer]);
   // A second platform under the same name makes (or extends) an image index;
   // the same platform replaces its entry. Under the GC lock, so no prune
@@ -89,6 +96,8 @@ async function importUnderLease(opts: ImportOptions, lease: Lease): Promise<Desc
     async () => {
       // Blobs the store already had are older than the lease: a prune may have taken them.
       if (!(await opts.store.hasBlob(manifest.digest))) manifest = await opts.store.putImage(config, [layer]);
+      // The last point to stop: after this the name exists.
+      signal?.throwIfAborted();
       await tagMerged(opts.store, ref, manifest);
       return manifest;
     },

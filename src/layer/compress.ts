@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { open, rename, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
+import { addAbortSignal, Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip, constants as zc } from "node:zlib";
 import type { Gzip as FflateGzip } from "fflate";
@@ -67,6 +67,8 @@ export async function compressLayer(upper: string, destDir: string, opts: Compre
   const blobHash = new DigestStream({ highWaterMark: 1 << 20 });
   try {
     const tar = layerTarStream(upper, opts);
+    // Destroying the source on abort fails every pipeline below (pigz is killed).
+    if (opts.signal) addAbortSignal(opts.signal, tar);
     const file = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1 << 20 });
     await compressInto(c, tar, tarHash, blobHash, file);
     // fsync acts on the inode, so a second descriptor flushes what the stream wrote.

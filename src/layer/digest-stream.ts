@@ -50,6 +50,6 @@ class HashSink extends Writable {
 /** diffID and size of the layer tar of `upper`, streamed into the hash only. */
 export async function layerTarDigest(upper: string, opts: LayerTarOptions = {}): Promise<{ diffId: Digest; size: number }> {
   const sink = new HashSink({ highWaterMark: 1 << 20 });
-  await pipeline(layerTarStream(upper, opts), sink);
+  await pipeline(layerTarStream(upper, opts), sink, opts.signal ? { signal: opts.signal } : {});
   return { diffId: digestFromHex(sink.hash.digest("hex")), size: sink.size };
 }

@@ -2,12 +2,14 @@
 // another repository of the same registry when we know one that has it,
 // otherwise POST an upload session and either PUT the whole stream
 // (monolithic) or, for large blobs, PATCH it in chunks so a failure resumes
-// from what the registry has rather than from zero.
+// from what the registry has rather than from zero. Every request here is
+// sent once; the upload as a whole retries under one budget (retry.ts), the
+// PATCH resumptions included.
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import type { Descriptor } from "../oci/descriptor.js";
 import { KilnError } from "../util/errors.js";
-import { withRetry } from "./retry.js";
+import { RetryBudget, retrying } from "./retry.js";
 import { header, type Repository } from "./repository.js";
 
 export interface BlobSource {
@@ -27,11 +29,11 @@ export type UploadResult = "exists" | "mounted" | "uploaded";
 const DEFAULT_CHUNK = 64 * 1024 * 1024;
 
 export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobSource, opts: UploadOptions = {}): Promise<UploadResult> {
-  return withRetry(repo.client.retryPolicy, async (attempt) => {
+  const budget = new RetryBudget(repo.client.retryPolicy, `upload of blob ${desc.digest} to ${repo.client.host}/${repo.name}`, repo.client.opts.signal);
+  return retrying(budget, async () => {
     // Always HEAD first: an unchanged re-push is then HEADs only, and on a
     // retry the last attempt may have landed even though its answer was lost.
-    void attempt;
-    if ((await repo.headBlob(desc.digest)) !== undefined) return "exists";
+    if ((await repo.headBlob(desc.digest, false)) !== undefined) return "exists";
     let location: string | undefined;
     for (const from of opts.mountFrom ?? []) {
       if (from === repo.name) continue;
@@ -49,7 +51,7 @@ export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobSour
     }
     location ??= await startUpload(repo);
     const chunk = opts.chunkSize ?? DEFAULT_CHUNK;
-    if (desc.size > chunk) location = await patchChunks(repo, desc, src, location, chunk);
+    if (desc.size > chunk) location = await patchChunks(repo, desc, src, location, chunk, budget);
     const put = await repo.client.send({
       method: "PUT",
       path: withDigest(location, desc.digest),
@@ -61,7 +63,7 @@ export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobSour
     });
     await put.body.dump();
     return "uploaded";
-  }, repo.client.opts.signal);
+  });
 }
 
 async function startUpload(repo: Repository): Promise<string> {
@@ -74,10 +76,9 @@ async function startUpload(repo: Repository): Promise<string> {
  * it has (GET → Range: 0-N) and continue from there. The registry
  * appends whatever a PATCH delivered, even a partial body, so the offset
  * must come from it, never from what we think we sent. */
-async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, start: string, chunk: number): Promise<string> {
+async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, start: string, chunk: number, budget: RetryBudget): Promise<string> {
   let location = start;
   let offset = 0;
-  let failures = 0;
   while (offset < desc.size) {
     const end = Math.min(desc.size, offset + chunk) - 1;
     try {
@@ -92,12 +93,12 @@ async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, 
       await r.body.dump();
       location = resolveLocation(r, repo);
       offset = end + 1;
-      failures = 0;
     } catch (e) {
-      if (++failures >= repo.client.retryPolicy.attempts) throw e;
-      const status = await uploadStatus(repo, location).catch(() => undefined);
-      // Session gone, or "0-0" (0 or 1 bytes? the spec cannot say): restart from POST.
+      const status = isInterrupted(e) ? undefined : await uploadStatus(repo, location).catch(() => undefined);
+      // Session gone, or "0-0" (0 or 1 bytes? the spec cannot say): restart
+      // from POST (the caller's loop counts this failure).
       if (!status || status.offset === undefined) throw e;
+      await budget.failed(e);
       offset = status.offset;
       location = status.location;
     }
@@ -108,13 +109,17 @@ async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, 
 /** How many bytes the upload session holds, and its current Location
  * (distribution signs the offset into the URL's _state, so the old one is stale). */
 async function uploadStatus(repo: Repository, location: string): Promise<{ offset: number | undefined; location: string }> {
-  const r = await repo.client.send({ method: "GET", path: location, scopes: repo.scopes, ok: [204] });
+  const r = await repo.client.send({ method: "GET", path: location, scopes: repo.scopes, ok: [204], retry: false });
   await r.body.dump();
   const range = header(r.headers.range);
   const m = range ? /^(?:bytes=)?0-(\d+)$/.exec(range) : null;
   const end = m ? Number(m[1]) : undefined;
   const next = header(r.headers.location) ? resolveLocation(r, repo) : location;
   return { offset: end === undefined || end === 0 ? undefined : end + 1, location: next };
+}
+
+function isInterrupted(e: unknown): boolean {
+  return (e as { name?: unknown }).name === "AbortError" || (e as { code?: unknown }).code === "INTERRUPTED";
 }
 
 function resolveLocation(r: { headers: Record<string, string | string[] | undefined>; url: string }, repo: Repository): string {

@@ -1,9 +1,12 @@
 // One registry host: scheme discovery (GET /v2/), authentication (anonymous,
 // basic, bearer tokens from the WWW-Authenticate challenge) and requests
-// with retries. Knows nothing about manifests or blobs; see repository.ts.
+// with retries (retry.ts: one policy, never nested). Knows nothing about
+// manifests or blobs; see repository.ts.
 import type { Readable } from "node:stream";
 import { type Agent, request } from "undici";
+import { MAX_SMALL_RESPONSE_BYTES } from "../oci/limits.js";
 import { KilnError } from "../util/errors.js";
+import { readCapped } from "../util/read-capped.js";
 import { type AuthChallenge, parseChallenge } from "./auth-challenge.js";
 import { type Credentials, lookupCredentials } from "./credentials.js";
 import { isRetryableStatus, registryError, TransientHttpError } from "./errors.js";
@@ -34,7 +37,8 @@ export interface SendOptions {
   readonly ok?: readonly number[];
   /** For 404 messages: "manifest team/app:1.0". */
   readonly what?: string;
-  /** false: a single attempt (the caller restarts a larger operation). */
+  /** false: a single attempt (the caller retries a larger operation under
+   * its own budget, retry.ts); errors then come raw, unconverted. */
   readonly retry?: boolean;
 }
 
@@ -70,9 +74,16 @@ export class RegistryClient {
     await this.agent.close();
   }
 
-  /** The base URL (https://host or, where allowed, http://host), found by pinging /v2/. */
+  /** Run `fn` (requests sent with retry: false) under the retry policy;
+   * `what` names it in the final error. */
+  attempt<T>(what: string, fn: (attempt: number) => Promise<T>): Promise<T> {
+    return withRetry(this.retryPolicy, what, fn, this.opts.signal);
+  }
+
+  /** The base URL (https://host or, where allowed, http://host), found by
+   * pinging /v2/: one attempt, made inside the caller's retry loop. */
   base(): Promise<string> {
-    this.#base ??= withRetry(this.retryPolicy, () => this.#discover(), this.opts.signal).catch((e) => {
+    this.#base ??= this.#discover().catch((e) => {
       this.#base = undefined;
       throw e;
     });
@@ -115,7 +126,7 @@ export class RegistryClient {
 
   /** The auth scheme the registry asked for at /v2/ (undefined: none). */
   async challenge(): Promise<AuthChallenge | undefined> {
-    await this.base();
+    await this.attempt(`HEAD ${this.host}/v2/`, () => this.base());
     return this.#challenge;
   }
 
@@ -127,7 +138,7 @@ export class RegistryClient {
   /** Send a request; throws a KilnError for any status not in `ok`. */
   async send(o: SendOptions): Promise<Response> {
     const once = (): Promise<Response> => this.#sendAuthed(o);
-    return o.retry === false ? once() : withRetry(this.retryPolicy, once, this.opts.signal);
+    return o.retry === false ? once() : this.attempt(`${o.method} ${displayUrl(this.host, o.path)}`, once);
   }
 
   async #sendAuthed(o: SendOptions): Promise<Response> {
@@ -173,7 +184,8 @@ export class RegistryClient {
 
   /** The Authorization header for these scopes, fetching a token if needed. */
   async #authorization(scopes: readonly string[], refresh: boolean): Promise<string | undefined> {
-    const c = await this.challenge();
+    await this.base();
+    const c = this.#challenge;
     if (!c) return undefined;
     const creds = await this.credentials();
     if (c.scheme === "basic") {
@@ -199,7 +211,8 @@ export class RegistryClient {
     return `Bearer ${await pending}`;
   }
 
-  /** Ask the challenge's realm for a token (GET, or the OAuth2 POST for identity tokens). */
+  /** Ask the challenge's realm for a token (GET, or the OAuth2 POST for
+   * identity tokens): one attempt, inside the caller's retry loop. */
   async fetchToken(c: AuthChallenge, scopes: readonly string[], creds: Credentials | undefined): Promise<{ token: string; expiresIn?: number }> {
     const realm = c.params.realm;
     if (!realm) throw new KilnError("REGISTRY_AUTH_INVALID", `${this.host} asked for a bearer token but gave no realm`);
@@ -220,7 +233,7 @@ export class RegistryClient {
         headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
       }
     }
-    const get = async (): Promise<{ token: string; expiresIn?: number }> => {
+    {
       this.#count(`TOKEN`);
       const r = await request(u, { dispatcher: this.agent, method, headers, ...(body ? { body } : {}), ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
       const text = await readText(r.body);
@@ -229,12 +242,16 @@ export class RegistryClient {
         if (isRetryableStatus(r.statusCode)) throw new TransientHttpError(r.statusCode, parseRetryAfter(r.headers["retry-after"]), err);
         throw err;
       }
-      const j = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
+      let j: { token?: string; access_token?: string; expires_in?: number };
+      try {
+        j = JSON.parse(text) as typeof j;
+      } catch (e) {
+        throw new KilnError("REGISTRY_AUTH_INVALID", `the token server ${u.origin} answered with something that is not JSON`, { cause: e });
+      }
       const token = j.token ?? j.access_token;
       if (!token) throw new KilnError("REGISTRY_AUTH_INVALID", `the token server ${u.origin} returned no token`);
       return { token, ...(j.expires_in ? { expiresIn: j.expires_in } : {}) };
-    };
-    return withRetry(this.retryPolicy, get, this.opts.signal);
+    }
   }
 }
 
@@ -246,20 +263,18 @@ function tlsError(host: string, e: unknown): unknown {
       hint: `trust its CA with --tls-ca FILE or /etc/docker/certs.d/${host}/ca.crt, or (unsafe) --insecure-registry ${host}`,
     });
   }
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND") {
-    return new KilnError("REGISTRY_UNREACHABLE", `cannot connect to ${host}: ${code}`, { cause: e, hint: "check the registry address and that it is running" });
-  }
   return e;
 }
 
-/** Collect a response body. (undici's body.text() throws a TypeError when
- * the stream has already ended, e.g. an empty HEAD body.) */
-export async function readBytes(body: AsyncIterable<Buffer | string>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of body) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
-  return Buffer.concat(chunks);
+/** A request as the final error names it: no query (upload URLs carry long state tokens). */
+function displayUrl(host: string, p: string): string {
+  if (!/^https?:\/\//.test(p)) return `${host}${p.split("?")[0]}`;
+  const u = new URL(p);
+  return `${u.host}${u.pathname}`;
 }
 
+/** A small answer (an error body, a token) as text, bounded: a registry
+ * cannot make kiln buffer an endless body. */
 export async function readText(body: AsyncIterable<Buffer | string>): Promise<string> {
-  return (await readBytes(body)).toString("utf8");
+  return (await readCapped(body, { what: "a registry answer", limit: MAX_SMALL_RESPONSE_BYTES })).toString("utf8");
 }

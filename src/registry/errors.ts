@@ -62,31 +62,6 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 408 || status >= 500;
 }
 
-const RETRYABLE_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
-  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
-  "ERR_STREAM_PREMATURE_CLOSE",
-  "DIGEST_MISMATCH",
-]);
-
-export function isRetryableError(e: unknown): boolean {
-  const err = e as { code?: string; retryable?: boolean; cause?: unknown };
-  if (err?.retryable === true) return true;
-  if (err?.code && RETRYABLE_CODES.has(err.code)) return true;
-  return err?.cause !== undefined && err.cause !== e ? isRetryableError(err.cause) : false;
-}
-
 /** A transient HTTP failure the retry loop may repeat; carries Retry-After. */
 export class TransientHttpError extends KilnError {
   readonly retryable = true;
@@ -97,4 +72,51 @@ export class TransientHttpError extends KilnError {
   ) {
     super(final.code, final.message, final.hint ? { hint: final.hint } : {});
   }
+}
+
+/** The user's Ctrl-C or SIGTERM, as every command reports it. */
+export function interrupted(signal?: AbortSignal): KilnError {
+  const reason = signal?.reason as { code?: unknown } | undefined;
+  if (reason instanceof KilnError && reason.code === "INTERRUPTED") return reason;
+  return new KilnError("INTERRUPTED", "interrupted");
+}
+
+const NETWORK_KINDS: readonly { readonly code: string; readonly says: string; readonly match: RegExp }[] = [
+  { code: "REGISTRY_UNREACHABLE", says: "cannot connect", match: /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/ },
+  { code: "REGISTRY_TIMEOUT", says: "no answer in time", match: /^(UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|ETIMEDOUT)$/ },
+  { code: "REGISTRY_CONNECTION_LOST", says: "connection lost", match: /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_(REQ|RES)_CONTENT_LENGTH_MISMATCH)$/ },
+];
+
+/** The network error code in `e` or its causes (undici wraps socket errors). */
+function networkCode(e: unknown): string | undefined {
+  for (let c = e as { code?: unknown; cause?: unknown } | undefined, i = 0; c && i < 5; c = c.cause as typeof c, i++) {
+    if (typeof c.code === "string" && NETWORK_KINDS.some((k) => k.match.test(c!.code as string))) return c.code;
+  }
+  return undefined;
+}
+
+/**
+ * The error that ends a retry loop, saying what was tried: `what` (method
+ * and URL), how many attempts over how long, and the last cause. Registry
+ * answers (KilnErrors) keep their code; network failures get one of
+ * REGISTRY_UNREACHABLE, REGISTRY_TIMEOUT, REGISTRY_CONNECTION_LOST;
+ * an abort is INTERRUPTED.
+ */
+export function finalError(e: unknown, what: string, attempts: number, elapsedMs: number): unknown {
+  if ((e as { name?: unknown })?.name === "AbortError") return interrupted();
+  if (e instanceof KilnError && e.code === "INTERRUPTED") return e;
+  const tried = ` (${attempts} attempt${attempts > 1 ? "s" : ""} in ${(elapsedMs / 1000).toFixed(1)} s)`;
+  const base = e instanceof TransientHttpError ? e.final : e;
+  if (base instanceof KilnError) {
+    if (attempts === 1) return base;
+    return new KilnError(base.code, `${base.message}${tried}`, { cause: base, ...(base.hint ? { hint: base.hint } : {}) });
+  }
+  const code = networkCode(e);
+  const kind = code ? NETWORK_KINDS.find((k) => k.match.test(code)) : undefined;
+  if (!kind) return e;
+  const detail = (e as Error).message && !(e as Error).message.includes(code!) ? `${code}: ${(e as Error).message}` : (e as Error).message || code;
+  return new KilnError(kind.code, `${what}: ${kind.says} (${detail})${tried}`, {
+    cause: e,
+    hint: kind.code === "REGISTRY_TIMEOUT" ? "the registry is up but does not answer; raise KILN_REGISTRY_TIMEOUT if it is only slow" : "check the registry address and that it is running",
+  });
 }

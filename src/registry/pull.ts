@@ -2,9 +2,9 @@
 // index), fetch config and layers in parallel, verify every byte against
 // its digest and size (the store refuses anything else), and name the
 // image in the store only once everything is there.
-import type { Readable } from "node:stream";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
+import { MAX_CONFIG_BYTES } from "../oci/limits.js";
 import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
 import { isIndexMediaType, isManifestMediaType } from "../oci/media-types.js";
 import { formatPlatform, hostPlatform, normalizePlatform, type Platform, platformMatches } from "../oci/platform.js";
@@ -12,11 +12,12 @@ import { formatReference, parseReference, type Reference } from "../oci/referenc
 import { parseIndex, parseManifest } from "../oci/validate.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
+import { requireDocumentSize } from "../util/read-capped.js";
 import type { ClientOptions, RegistryClient } from "./client.js";
 import { clientFor } from "./hosts.js";
 import { mapLimit } from "./limit.js";
 import { type FetchedManifest, Repository } from "./repository.js";
-import { withRetry } from "./retry.js";
+import { downloadBlob } from "./blob-download.js";
 
 export type PullEvent =
   | { readonly type: "resolved"; readonly ref: string; readonly digest: Digest }
@@ -100,20 +101,16 @@ async function pullWith(client: RegistryClient, ref: Reference, o: PullOptions):
 
 /** Config and layers of `manifest` into the store, in parallel, each verified; blobs the store has are skipped. */
 async function fetchBlobs(client: RegistryClient, repo: Repository, manifest: ImageManifest, o: PullOptions): Promise<void> {
+  // The config is read whole later: refuse an absurd one before fetching it.
+  requireDocumentSize(manifest.config, MAX_CONFIG_BYTES, `the config ${manifest.config.digest} of ${repo.name} on ${client.host}`);
   await mapLimit([manifest.config, ...manifest.layers], o.concurrency ?? 4, async (d) => {
-    if (await o.store.hasBlob(d.digest)) {
-      o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status: "exists" });
-      return;
-    }
-    // A truncated or corrupted download fails ingest's digest/size check and
-    // leaves nothing behind; the retry starts the download again.
-    await withRetry(client.retryPolicy, async () => o.store.ingestBlob((await repo.getBlob(d.digest)) as Readable, { digest: d.digest, size: d.size }), client.opts.signal);
-    o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status: "downloaded" });
+    const status = await downloadBlob(repo, o.store, d);
+    o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status });
   });
 }
 
 async function fetchManifest(repo: Repository, reference: string, store: Store): Promise<FetchedManifest> {
-  const m = await withRetry(repo.client.retryPolicy, () => repo.getManifest(reference), repo.client.opts.signal);
+  const m = await repo.getManifest(reference);
   await store.writeBlob(m.bytes);
   return m;
 }

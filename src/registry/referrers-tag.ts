@@ -8,7 +8,6 @@ import type { ImageIndex } from "../oci/manifest.js";
 import { isIndexMediaType, MediaType } from "../oci/media-types.js";
 import { KilnError } from "../util/errors.js";
 import type { Repository } from "./repository.js";
-import { withRetry } from "./retry.js";
 
 /** sha256:abc… → sha256-abc… (a tag may not hold a colon). */
 export function referrersTag(subject: Digest): string {
@@ -20,8 +19,7 @@ export async function readReferrersTag(repo: Repository, subject: Digest): Promi
   const tag = referrersTag(subject);
   let m;
   try {
-    // getManifest's digest checks throw retryable errors outside send()'s own retries.
-    m = await withRetry(repo.client.retryPolicy, () => repo.getManifest(tag), repo.client.opts.signal);
+    m = await repo.getManifest(tag);
   } catch (e) {
     if ((e as { code?: string }).code === "REGISTRY_NOT_FOUND") return undefined;
     throw e;

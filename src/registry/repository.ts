@@ -1,14 +1,18 @@
 // The distribution-spec endpoints of one repository: manifests, blobs,
 // mounts, tags and referrers. Each method is one request (plus its
-// retries); pull.ts, push.ts and referrers.ts compose them.
+// retries, retry.ts) unless it says otherwise; pull.ts, push.ts and
+// referrers.ts compose them. Documents are read whole but bounded
+// (oci/limits.ts): a 200 MB "manifest" is refused after 4 MiB.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { request } from "undici";
 import type { Descriptor } from "../oci/descriptor.js";
 import { type Digest, isDigest } from "../oci/digest.js";
+import { MAX_MANIFEST_BYTES } from "../oci/limits.js";
 import { MediaType } from "../oci/media-types.js";
 import { KilnError } from "../util/errors.js";
-import { readBytes, readText, type RegistryClient } from "./client.js";
+import { readCapped } from "../util/read-capped.js";
+import type { RegistryClient, Response } from "./client.js";
 
 /** Everything a manifest GET may answer with, preferred first. */
 export const MANIFEST_ACCEPT = [
@@ -58,6 +62,11 @@ export class Repository {
 
   /** HEAD a manifest; undefined when the registry does not have it. */
   async headManifest(reference: string): Promise<ManifestHead | undefined> {
+    return this.client.attempt(`HEAD ${this.client.host}/v2/${this.name}/manifests/${reference}`, () => this.headManifestOnce(reference));
+  }
+
+  /** headManifest's single attempt, for an operation that retries as a whole. */
+  async headManifestOnce(reference: string): Promise<ManifestHead | undefined> {
     const r = await this.client.send({
       method: "HEAD",
       path: `/v2/${this.name}/manifests/${reference}`,
@@ -65,6 +74,7 @@ export class Repository {
       scopes: this.scopes,
       ok: [404],
       what: `manifest ${this.name}:${reference}`,
+      retry: false,
     });
     await r.body.dump();
     if (r.status === 404) return undefined;
@@ -78,18 +88,27 @@ export class Repository {
   }
 
   /** GET a manifest by tag or digest, verifying the bytes against the
-   * digest asked for (by digest) or announced (Docker-Content-Digest). */
+   * digest asked for (by digest) or announced (Docker-Content-Digest).
+   * Request, read and checks are retried together: a truncated or
+   * corrupted body is worth another GET. */
   async getManifest(reference: string): Promise<FetchedManifest> {
+    return this.client.attempt(`GET ${this.client.host}/v2/${this.name}/manifests/${reference}`, () => this.#getManifestOnce(reference));
+  }
+
+  async #getManifestOnce(reference: string): Promise<FetchedManifest> {
     const r = await this.client.send({
       method: "GET",
       path: `/v2/${this.name}/manifests/${reference}`,
       headers: { accept: MANIFEST_ACCEPT },
       scopes: this.scopes,
       what: `manifest ${this.name}:${reference}`,
+      retry: false,
     });
-    // Manifests are small (the spec caps them at 4 MiB); a body read error
-    // (truncation) surfaces here and is retried by the caller.
-    const bytes = await readBytes(r.body);
+    const bytes = await readCapped(r.body, {
+      what: `manifest ${this.name}:${reference} from ${this.client.host}`,
+      limit: MAX_MANIFEST_BYTES,
+      announced: Number(header(r.headers["content-length"])),
+    });
     const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
     const want = isDigest(reference) ? reference : header(r.headers["docker-content-digest"]);
     if (want && want !== digest) {
@@ -156,7 +175,7 @@ export class Repository {
         await r.body.dump();
         return undefined;
       }
-      const text = await readText(r.body);
+      const text = (await readCapped(r.body, { what: `the referrers of ${this.name}@${digest} from ${this.client.host}`, limit: MAX_MANIFEST_BYTES })).toString("utf8");
       let j: { manifests?: unknown };
       try {
         j = JSON.parse(text) as { manifests?: unknown };
@@ -171,16 +190,18 @@ export class Repository {
     return { manifests, filtered };
   }
 
-  /** The blob's size on the registry, or undefined when it is absent. */
-  async headBlob(digest: Digest): Promise<number | undefined> {
-    const r = await this.client.send({ method: "HEAD", path: `/v2/${this.name}/blobs/${digest}`, scopes: this.scopes, ok: [404], what: `blob ${digest}` });
+  /** The blob's size on the registry, or undefined when it is absent.
+   * `retry: false` inside an operation that retries as a whole. */
+  async headBlob(digest: Digest, retry = true): Promise<number | undefined> {
+    const r = await this.client.send({ method: "HEAD", path: `/v2/${this.name}/blobs/${digest}`, scopes: this.scopes, ok: [404], what: `blob ${digest}`, retry });
     await r.body.dump();
     if (r.status === 404) return undefined;
     const n = Number(header(r.headers["content-length"]));
     return Number.isFinite(n) ? n : -1;
   }
 
-  /** A single attempt at streaming a blob (the caller verifies and retries). */
+  /** A single attempt at streaming a blob (the caller verifies and
+   * retries the whole download: blob-download.ts). */
   async getBlob(digest: Digest): Promise<Readable> {
     const r = await this.client.send({
       method: "GET",
@@ -188,13 +209,14 @@ export class Repository {
       scopes: this.scopes,
       what: `blob ${this.name}@${digest}`,
       ok: [301, 302, 303, 307, 308],
+      retry: false,
     });
     if (r.status < 300) return r.body;
     // Storage backends redirect to a signed URL: follow without our credentials.
     await r.body.dump();
     const location = header(r.headers.location);
     if (!location) throw new KilnError("REGISTRY_HTTP_ERROR", `${this.client.host} redirected blob ${digest} without a Location`);
-    const res = await request(new URL(location, r.url), { dispatcher: this.client.agent, method: "GET" });
+    const res = await request(new URL(location, r.url), { dispatcher: this.client.agent, method: "GET", ...(this.client.opts.signal ? { signal: this.client.opts.signal } : {}) });
     if (res.statusCode !== 200) {
       await res.body.dump();
       throw Object.assign(new KilnError("REGISTRY_HTTP_ERROR", `blob ${digest} redirect answered ${res.statusCode}`), { retryable: res.statusCode >= 500 });
@@ -207,11 +229,19 @@ export class Repository {
     let path: string | undefined = `/v2/${this.name}/tags/list?n=1000`;
     while (path) {
       const r = await this.client.send({ method: "GET", path, scopes: this.scopes, what: `repository ${this.name}` });
-      const j = JSON.parse(await readText(r.body)) as { tags?: string[] | null };
+      const j = parseJson<{ tags?: string[] | null }>(r, await readCapped(r.body, { what: `the tag list of ${this.name} from ${this.client.host}`, limit: MAX_MANIFEST_BYTES }));
       tags.push(...(j.tags ?? []));
       path = nextPage(r.headers.link);
     }
     return tags;
+  }
+}
+
+function parseJson<T>(r: Response, bytes: Buffer): T {
+  try {
+    return JSON.parse(bytes.toString("utf8")) as T;
+  } catch (e) {
+    throw new KilnError("REGISTRY_PROTOCOL", `${new URL(r.url).host} answered ${new URL(r.url).pathname} with something that is not JSON`, { cause: e });
   }
 }
 

@@ -17,7 +17,22 @@ export interface TransportOptions {
   readonly tlsCa?: readonly string[];
   /** certs.d-style directories; default /etc/docker/certs.d and /etc/containers/certs.d. */
   readonly certsDirs?: readonly string[];
+  readonly timeouts?: Timeouts;
 }
+
+/** How long one request may wait (ms). A registry that accepts the
+ * connection and never answers fails after `connectMs` + `headersMs`, not
+ * after minutes; a body that stalls fails after `bodyMs` of silence. */
+export interface Timeouts {
+  /** TCP connect plus TLS handshake (default 10 s). */
+  readonly connectMs?: number;
+  /** From the request's last byte sent to the response's headers (default 30 s). */
+  readonly headersMs?: number;
+  /** Longest silence inside a response body (default 60 s). */
+  readonly bodyMs?: number;
+}
+
+export const DEFAULT_TIMEOUTS: Required<Timeouts> = { connectMs: 10_000, headersMs: 30_000, bodyMs: 60_000 };
 
 const SYSTEM_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
 const DEFAULT_CERTS_DIRS = ["/etc/docker/certs.d", "/etc/containers/certs.d"];
@@ -61,13 +76,14 @@ export function makeAgent(host: string, opts: TransportOptions): Agent {
   const insecure = (opts.insecureRegistries ?? []).includes(host);
   // Setting `ca` replaces node's bundled roots, so keep those and add the
   // distribution's bundle (the "system CAs") next to the extra ones.
-  const connect: Record<string, unknown> = { rejectUnauthorized: !insecure };
+  const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const connect: Record<string, unknown> = { rejectUnauthorized: !insecure, timeout: t.connectMs };
   if (ca.length) {
     const system = SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f) => readFileSync(f, "utf8"));
     connect.ca = [...rootCertificates, ...system, ...ca];
   }
   if (cert && key) Object.assign(connect, { cert, key });
-  return new Agent({ connect, connections: 16, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 120_000 });
+  return new Agent({ connect, connections: 16, keepAliveTimeout: 10_000, headersTimeout: t.headersMs, bodyTimeout: t.bodyMs });
 }
 
 /** True when an https attempt failed because the server speaks plain http. */

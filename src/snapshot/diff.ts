@@ -25,6 +25,8 @@ export interface LayerTarOptions {
   sourceDateEpoch?: number;
   /** Leave out a path (relative, no leading "/" or "./") and, for a dir, everything under it. */
   exclude?: (relPath: string) => boolean;
+  /** Abort: the stream is destroyed (an AbortError), so whoever reads it stops. */
+  signal?: AbortSignal;
 }
 
 const OVERLAY_PREFIX = "trusted.overlay.";
