@@ -36,12 +36,13 @@ import { emptyState, stateFromImage, toImageConfig, type ImageState, type LayerR
 import { ensureLayerBlob } from "./layer-blobs.js";
 import { imageFromOciLayout } from "../import/oci-layout-source.js";
 import type { FromSource } from "./source-view.js";
-import { proxyEnv } from "./proxy-args.js";
+import { proxyEnv, SANDBOX_HOSTNAME_ARG } from "./proxy-args.js";
 import type { BuildOptions } from "./options.js";
 import { buildRegistryAccess } from "./options.js";
 import { writeOutputs } from "./outputs.js";
 import { stageWithOnbuildTriggers } from "./steps/onbuild.js";
 import { runStage, runStep, type StageEnv, type StageResult } from "./run-stage.js";
+import { isShownStep, StageStepNames, stageLabel } from "./step-names.js";
 import { locationOf } from "./step-context.js";
 
 export interface BuildResult {
@@ -95,8 +96,9 @@ async function buildStages(
   const platform = opts.platform ?? hostPlatform();
   const target = targetStage(df, opts.target);
   const buildArgs = new Map(Object.entries(opts.buildArgs ?? {}));
-  const usedArgs = new Set<string>();
-  const metaArgs = resolveMetaArgs(df, buildArgs, usedArgs, platform);
+  const usedArgs = new Set<string>(buildArgs.has(SANDBOX_HOSTNAME_ARG) ? [SANDBOX_HOSTNAME_ARG] : []);
+  const metaArgs = resolveMetaArgs(df, buildArgs, usedArgs, platform, opts.target ?? target.name ?? "default");
+  opts = withDockerfileEpoch(opts, df, metaArgs);
   const fromNames = df.stages.map((s) => expandWord(s.from.image, (n) => metaArgs.get(n)));
   const nodes = neededStages(df, target.index, fromNames);
   const snapshots = new SnapshotIndex(store.paths.snapshots);
@@ -115,7 +117,7 @@ async function buildStages(
   const noCacheStages = new Set((opts.noCacheFilter ?? []).map((n) => n.toLowerCase()));
   // Layers --cache-from offers, fetched when a hit needs them; for this build only.
   const cacheLayers = new LazyLayers(emit);
-  const env: Omit<StageEnv, "useCache"> = {
+  const env: Omit<StageEnv, "useCache" | "names"> = {
     dockerfilePath,
     contextDir,
     ignore: await loadDockerignore(contextDir, dockerfileRel.startsWith("..") ? undefined : dockerfileRel),
@@ -135,13 +137,8 @@ async function buildStages(
     metaArgs,
     usedArgs,
     proxyEnv: proxyEnv(buildArgs, usedArgs),
-    nextStepId: () => {
-      const n = ++stepCounter;
-      return { id: shared ? shared.nextEventId() : n, n };
-    },
-    ...(shared ? { platformLabel: formatPlatform(platform) } : {}),
+    nextStepId: () => (shared ? shared.nextEventId() : ++stepCounter),
     inflight: shared?.inflight ?? new InflightSteps(),
-    totalSteps: nodes.reduce((n, s) => n + s.stage.instructions.length + 1, 0),
     claim: async (parent, diffId) => {
       // A --cache-from layer downloads outside the GC lock: that can take long.
       if (diffId !== null) await prefetchLayer(store, snapshots, parent, diffId, cacheLayers);
@@ -177,7 +174,14 @@ async function buildStages(
         await Promise.all(node.deps.map(runIndex));
         const stage = node.stage;
         let base: { state: ImageState; digest: string } | undefined;
-        await runStep(env, stage.from, async () => {
+        // FROM is a step of its own only when it loads an image (BuildKit: not scratch, not a stage).
+        const loadsImage = fromNames[stage.index] !== "scratch" && stageRef(df, fromNames[stage.index]!, stage.index) === undefined;
+        const names = new StageStepNames({
+          ...(shared ? { platformLabel: formatPlatform(platform) } : {}),
+          ...(stageLabel(stage, df.stages.length) !== undefined ? { stageLabel: stageLabel(stage, df.stages.length)! } : {}),
+          total: (loadsImage ? 1 : 0) + stage.instructions.filter(isShownStep).length,
+        });
+        await runStep(env, stage.from, loadsImage ? names.next(`FROM ${fromNames[stage.index]!}`) : undefined, async () => {
           base = await stageBase(stage);
           return base.state;
         });
@@ -192,7 +196,9 @@ async function buildStages(
         });
         const useCache = !opts.noCache && !(stage.name !== undefined && noCacheStages.has(stage.name));
         const run = stageWithOnbuildTriggers(stage, base!.state);
-        return runStage({ ...env, useCache }, run.stage, { ...base!, state: run.state });
+        // The base image's ONBUILD triggers run first, as steps of this stage.
+        names.grow(run.stage.instructions.slice(0, run.stage.instructions.length - stage.instructions.length).filter(isShownStep).length);
+        return runStage({ ...env, useCache, names }, run.stage, { ...base!, state: run.state });
       })();
       p.catch(() => stop.abort());
       running.set(i, p);
@@ -328,10 +334,15 @@ function targetStage(df: Dockerfile, target: string | undefined): Stage {
   return s;
 }
 
-/** ARGs before the first FROM, with predefined platform ARGs, for FROM lines. */
-function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: Set<string>, target: Platform): Map<string, string | undefined> {
+/**
+ * ARGs before the first FROM, with the predefined ARGs (platforms, and
+ * TARGETSTAGE: the stage being built, "default" for an unnamed last stage),
+ * for FROM lines.
+ */
+function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: Set<string>, target: Platform, targetStage: string): Map<string, string | undefined> {
   const host = hostPlatform();
   const m = new Map<string, string | undefined>([
+    ["TARGETSTAGE", targetStage],
     ["TARGETPLATFORM", formatPlatform(target)],
     ["TARGETOS", target.os],
     ["TARGETARCH", target.architecture],
@@ -349,6 +360,24 @@ function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: S
     }
   }
   return m;
+}
+
+/**
+ * `ARG SOURCE_DATE_EPOCH=…` before the first FROM sets the epoch when
+ * neither --build-arg nor the environment did (BuildKit reads it from the
+ * global args); a value that is not whole seconds is refused before any step runs.
+ */
+function withDockerfileEpoch(opts: BuildOptions, df: Dockerfile, metaArgs: ReadonlyMap<string, string | undefined>): BuildOptions {
+  const value = metaArgs.get("SOURCE_DATE_EPOCH");
+  if (opts.sourceDateEpoch !== undefined || value === undefined || value === "") return opts;
+  if (!/^\d+$/.test(value)) {
+    const decl = df.metaArgs.find((i) => i.args.some((a) => a.name === "SOURCE_DATE_EPOCH"));
+    throw new KilnError("INVALID_SOURCE_DATE_EPOCH", `invalid SOURCE_DATE_EPOCH: ${value}`, {
+      ...(decl ? { location: locationOf(decl.location) } : {}),
+      hint: "SOURCE_DATE_EPOCH is a Unix time in whole seconds, e.g. $(git log -1 --format=%ct)",
+    });
+  }
+  return { ...opts, sourceDateEpoch: Number(value) };
 }
 
 async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, name: string, want: Platform, opts: BuildOptions): Promise<{ state: ImageState; digest: string }> {

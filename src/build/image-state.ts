@@ -36,8 +36,9 @@ export function stateFromImage(config: ImageConfig, layers: readonly LayerRecord
   };
 }
 
+/** FROM scratch: BuildKit's empty image has the default PATH and WorkingDir "/". */
 export function emptyState(platform: Platform): ImageState {
-  return { platform, config: withDefaultPath({}), layers: [], history: [], cmdFromBase: false };
+  return { platform, config: withDefaultPath({ WorkingDir: "/" }), layers: [], history: [], cmdFromBase: false };
 }
 
 export function withConfig(s: ImageState, patch: Partial<ContainerConfig>, history: HistoryEntry): ImageState {

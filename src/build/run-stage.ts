@@ -15,7 +15,7 @@ import { expandWord } from "../dockerfile/expand.js";
 import type { Instruction, Location, Stage } from "../dockerfile/types.js";
 import type { RuntimeName } from "../exec/find-runtime.js";
 import type { NetworkMode } from "../exec/runtime-spec.js";
-import type { ContainerConfig } from "../oci/config.js";
+import { envLookup, type ContainerConfig } from "../oci/config.js";
 import { formatPlatform } from "../oci/platform.js";
 import type { Digest } from "../oci/digest.js";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
@@ -34,6 +34,8 @@ import { applyWorkdir } from "./steps/workdir.js";
 import { applyHealthcheck } from "./steps/healthcheck.js";
 import { applyMaintainer } from "./steps/maintainer.js";
 import { applyOnbuild } from "./steps/onbuild.js";
+import { isShownStep, type StageStepNames } from "./step-names.js";
+import { SANDBOX_HOSTNAME_ARG } from "./proxy-args.js";
 import type { SecretSource } from "../exec/secret-source.js";
 
 export interface StageEnv {
@@ -61,13 +63,12 @@ export interface StageEnv {
   /** Undeclared proxy build args, for RUN's environment only. */
   readonly proxyEnv: readonly string[];
   /**
-   * Numbers the next step for progress output: `id` keys its events (unique
-   * across all the platforms of a multi-platform build, whose events share
-   * one stream), `n` counts this build's steps, shown as `[n/totalSteps]`.
+   * Keys the next shown step's progress events: unique across all the
+   * platforms of a multi-platform build, whose events share one stream.
    */
-  readonly nextStepId: () => { id: number; n: number };
-  /** Set when several platforms build at once: step names say which (`[linux/arm64 2/5] RUN …`, as buildx). */
-  readonly platformLabel?: string;
+  readonly nextStepId: () => number;
+  /** Names this stage's shown steps (step-names.ts); in a multi-platform build they start with the platform, as buildx. */
+  readonly names: StageStepNames;
   /** Identical steps (same cache key) running at the same time run once; the others wait for its record. */
   readonly inflight: InflightSteps;
   /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
@@ -76,7 +77,6 @@ export interface StageEnv {
   readonly jobs: Semaphore;
   /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
   readonly fromSource: (name: string, beforeStage: number) => Promise<FromSource>;
-  readonly totalSteps: number;
   readonly secrets?: readonly SecretSource[];
   /** Cache mount directories a --no-cache step of this build already emptied (run-mounts.ts). */
   readonly emptyCacheMounts: Set<string>;
@@ -105,7 +105,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
     let inputs: { key: Digest; inputs: StepInputs } | undefined;
     let hit = false;
     const before = state.layers.length;
-    state = await runStep(env, instr, async (id) => {
+    state = await runStep(env, instr, isShownStep(instr) ? env.names.next(instr.original) : undefined, async (id) => {
       // New layers carry the build's time; metadata steps the time of the
       // step before them, so a fully cached rebuild reproduces every field.
       const layerStep = isLayerInstruction(instr);
@@ -113,7 +113,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       const created = layerStep || env.sourceDateEpoch !== undefined ? env.now : (state.history.at(-1)?.created ?? env.now);
       const ctx = { ...stepContext(env, id, created, args), fromSource: (name: string) => env.fromSource(name, stage.index) };
       if (instr.kind === "arg") {
-        declareArgs(env, args, instr.args);
+        declareArgs(env, args, instr.args, state.config.Env);
         return { ...state, history: [...state.history, { ...historyFor(ctx, instr.original), empty_layer: true }] };
       }
       if (!isLayerInstruction(instr)) return applyInstruction(ctx, state, instr);
@@ -235,22 +235,27 @@ function stripMarks(s: Marked): ImageState {
   return rest;
 }
 
-/** Progress, timing and error location for one step. */
+/**
+ * Timing and error location for one step, and its progress events when it
+ * is a shown step (`name`); config-only steps run silently, as in BuildKit.
+ */
 export async function runStep(
-  env: Pick<StageEnv, "emit" | "signal" | "nextStepId" | "totalSteps" | "platformLabel">,
-  instr: { original: string; location: Location },
+  env: Pick<StageEnv, "emit" | "signal" | "nextStepId">,
+  instr: { location: Location },
+  name: string | undefined,
   fn: (id: number) => Promise<Marked>,
 ): Promise<ImageState> {
   if (env.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
-  const { id, n } = env.nextStepId();
+  const id = name === undefined ? 0 : env.nextStepId();
+  const emit = name === undefined ? () => {} : env.emit;
   const started = performance.now();
-  env.emit({ kind: "step-start", id, name: `[${env.platformLabel ? `${env.platformLabel} ` : ""}${n}/${env.totalSteps}] ${instr.original}` });
+  if (name !== undefined) emit({ kind: "step-start", id, name });
   try {
     const r = await fn(id);
-    env.emit({ kind: "step-done", id, ms: performance.now() - started, ...(r.cachedStep ? { note: "CACHED" } : {}) });
+    emit({ kind: "step-done", id, ms: performance.now() - started, ...(r.cachedStep ? { note: "CACHED" } : {}) });
     return stripMarks(r);
   } catch (err) {
-    env.emit({ kind: "step-failed", id, ms: performance.now() - started });
+    emit({ kind: "step-failed", id, ms: performance.now() - started });
     throw withLocation(err, instr.location);
   }
 }
@@ -273,17 +278,29 @@ function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyM
     emit: env.emit,
     args,
     proxyEnv: env.proxyEnv,
+    ...(env.buildArgs.has(SANDBOX_HOSTNAME_ARG) ? { hostname: env.buildArgs.get(SANDBOX_HOSTNAME_ARG)! } : {}),
     ...(env.signal ? { signal: env.signal } : {}),
     ...(env.secrets ? { secrets: env.secrets } : {}),
   };
 }
 
-function declareArgs(env: StageEnv, args: Map<string, string | undefined>, decls: readonly { name: string; default?: string }[]): void {
+/**
+ * ARG pairs are declared one after the other, each default seeing the ones
+ * before it (BuildKit's dispatchArg updates the state per pair). A
+ * --build-arg value replaces the default unexpanded, so a default such as
+ * ${FOO:?missing} only fails when it is the value used.
+ */
+function declareArgs(env: StageEnv, args: Map<string, string | undefined>, decls: readonly { name: string; default?: string }[], imageEnv: readonly string[] | undefined): void {
   for (const a of decls) {
     const fromCli = env.buildArgs.get(a.name);
-    if (fromCli !== undefined) env.usedArgs.add(a.name);
-    const dflt = a.default !== undefined ? expandWord(a.default, (n) => args.get(n) ?? env.metaArgs.get(n)) : env.metaArgs.get(a.name);
-    args.set(a.name, fromCli ?? dflt);
+    if (fromCli !== undefined) {
+      env.usedArgs.add(a.name);
+      args.set(a.name, fromCli);
+      continue;
+    }
+    // The stage's own ARGs, then ENV: ARGs before FROM are not in scope until redeclared.
+    const lookup = (n: string) => args.get(n) ?? envLookup(imageEnv, n);
+    args.set(a.name, a.default !== undefined ? expandWord(a.default, lookup) : env.metaArgs.get(a.name));
   }
 }
 

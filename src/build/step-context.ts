@@ -38,6 +38,8 @@ export interface StepContext {
    * the set holds the directories already emptied.
    */
   readonly emptyCacheMounts?: Set<string>;
+  /** RUN's hostname (--build-arg BUILDKIT_SANDBOX_HOSTNAME, as BuildKit); default buildkitsandbox. */
+  readonly hostname?: string;
   /** Directory for RUN --mount=type=cache (the store's cache/mounts). */
   readonly cacheMountsDir?: string;
 }

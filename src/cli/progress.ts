@@ -9,12 +9,14 @@ export function progressPrinter(mode: ProgressMode, write: (s: string) => void):
   const logs = new Map<number, Buffer[]>();
   const names = new Map<number, string>();
   const partial = new Map<number, string>();
-  const started = performance.now();
-  const stamp = () => ((performance.now() - started) / 1000).toFixed(3);
+  // A log line's time is counted from its step's start, as BuildKit prints it.
+  const startedAt = new Map<number, number>();
+  const stamp = (id: number) => ((performance.now() - (startedAt.get(id) ?? performance.now())) / 1000).toFixed(3);
   return (e) => {
     switch (e.kind) {
       case "step-start":
         names.set(e.id, e.name);
+        startedAt.set(e.id, performance.now());
         if (mode === "plain") write(`#${e.id} ${e.name}\n`);
         break;
       case "step-log": {
@@ -22,7 +24,7 @@ export function progressPrinter(mode: ProgressMode, write: (s: string) => void):
           const text = (partial.get(e.id) ?? "") + e.data.toString();
           const lines = text.split("\n");
           partial.set(e.id, lines.pop()!);
-          for (const l of lines) write(`#${e.id} ${stamp()} ${l}\n`);
+          for (const l of lines) write(`#${e.id} ${stamp(e.id)} ${l}\n`);
         } else {
           const arr = logs.get(e.id) ?? [];
           arr.push(e.data);
@@ -33,7 +35,7 @@ export function progressPrinter(mode: ProgressMode, write: (s: string) => void):
       case "step-done":
       case "step-failed": {
         const rest = partial.get(e.id);
-        if (mode === "plain" && rest) write(`#${e.id} ${stamp()} ${rest}\n`);
+        if (mode === "plain" && rest) write(`#${e.id} ${stamp(e.id)} ${rest}\n`);
         partial.delete(e.id);
         const secs = (e.ms / 1000).toFixed(1);
         if (e.kind === "step-failed") {
@@ -45,6 +47,7 @@ export function progressPrinter(mode: ProgressMode, write: (s: string) => void):
         } else if (mode === "plain") write(e.note === "CACHED" ? `#${e.id} CACHED\n` : `#${e.id} DONE ${secs}s\n`);
         else if (mode === "tty") write(`=> ${e.note === "CACHED" ? "CACHED " : ""}${names.get(e.id)} ${secs}s\n`);
         logs.delete(e.id);
+        startedAt.delete(e.id);
         break;
       }
       case "info":

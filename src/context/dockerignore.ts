@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { minimatch } from "minimatch";
+import { KilnError } from "../util/errors.js";
 
 export interface IgnoreRule {
   readonly pattern: string;
@@ -18,13 +19,18 @@ export interface IgnoreMatcher {
   mayIncludeUnder(dir: string): boolean;
 }
 
-export function parseDockerignore(text: string): IgnoreRule[] {
+/** `file` names the file in errors. */
+export function parseDockerignore(text: string, file = ".dockerignore"): IgnoreRule[] {
   const rules: IgnoreRule[] = [];
-  for (const raw of text.split(/\r?\n/)) {
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
     if (raw.startsWith("#")) continue;
     let line = raw.trim();
     if (line === "") continue;
     const exception = line.startsWith("!");
+    // A bare "!" excludes nothing and re-includes nothing: BuildKit refuses it rather than guess.
+    if (line === "!") {
+      throw new KilnError("DOCKERIGNORE_INVALID", `${file}:${i + 1}: illegal exclusion pattern: "!"`, { hint: "write the pattern to re-include after the !, or remove the line" });
+    }
     if (exception) line = line.slice(1).trim();
     let pattern = path.posix.normalize(line).replace(/^\/+/, "").replace(/\/+$/, "");
     if (pattern === "." || pattern === "") pattern = "**";
@@ -62,7 +68,7 @@ export async function loadDockerignore(contextDir: string, dockerfileRel?: strin
   const candidates = [...(dockerfileRel ? [`${dockerfileRel}.dockerignore`] : []), ".dockerignore"];
   for (const c of candidates) {
     try {
-      return ignoreMatcher(parseDockerignore(await readFile(path.join(contextDir, c), "utf8")));
+      return ignoreMatcher(parseDockerignore(await readFile(path.join(contextDir, c), "utf8"), path.join(contextDir, c)));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }

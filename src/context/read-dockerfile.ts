@@ -16,7 +16,13 @@ export async function readDockerfile(contextDir: string, dockerfile?: string): P
   const displayName = path.relative(process.cwd(), file) || "Dockerfile";
   try {
     return { path: file, displayName, text: await readFile(file, "utf8") };
-  } catch {
+  } catch (err) {
+    // Without -f, a context with only a lowercase `dockerfile` is built from it, as BuildKit does.
+    if (dockerfile === undefined && (err as NodeJS.ErrnoException).code === "ENOENT") {
+      const lower = path.join(path.resolve(contextDir), "dockerfile");
+      const text = await readFile(lower, "utf8").catch(() => undefined);
+      if (text !== undefined) return { path: lower, displayName: path.relative(process.cwd(), lower) || "dockerfile", text };
+    }
     throw new KilnError("NO_DOCKERFILE", `cannot read Dockerfile ${displayName}`, { hint: "pass -f PATH, or put a Dockerfile in the context directory" });
   }
 }

@@ -72,10 +72,12 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
       gid = g.gid;
     }
   }
-  // Supplementary groups only when the group was not given explicitly, as docker.
-  const additionalGids =
-    groupPart === undefined && entry
-      ? groups.filter((g) => g.members.includes(entry!.name) && g.gid !== gid).map((g) => g.gid)
-      : [];
+  // The primary gid is always a supplementary group too (the CVE-2023-25173
+  // fix in runc and containerd: otherwise a process could shed it with
+  // setgroups and pass a group-deny permission); the groups that list the
+  // user come after it, only when the group was not given explicitly, as docker.
+  const member =
+    groupPart === undefined && entry ? groups.filter((g) => g.members.includes(entry!.name) && g.gid !== gid).map((g) => g.gid) : [];
+  const additionalGids = [gid, ...new Set(member)];
   return { uid, gid, additionalGids, home: entry?.home ?? "/" };
 }

@@ -27,7 +27,8 @@ describe("runContainer (real runc)", () => {
     const out = collect();
     const err = collect();
     const user = await resolveUser(rootfs, "app");
-    expect(user).toMatchObject({ uid: 1000, gid: 1000, additionalGids: [50] });
+    // The primary group first (CVE-2023-25173: it is always a supplementary group), then the groups listing the user.
+    expect(user).toMatchObject({ uid: 1000, gid: 1000, additionalGids: [1000, 50] });
     const r = await runContainer({
       rootfs,
       process: { args: ["/bin/sh", "-c", "id -u; id -g; pwd; echo $GREETING; cat /etc/hosts | head -1"], env: ["PATH=/bin", "GREETING=hi there"], cwd: "/tmp", user },

@@ -20,4 +20,12 @@ describe("proxy build args", () => {
     const other = await kiln(["--root", ws.root, "build", "--progress", "plain", "-t", "p:1", "--build-arg", "HTTP_PROXY=http://127.0.0.1:9999", ws.ctx]);
     expect(other.stderr).toMatch(/0 steps run, 1 cached/);
   });
+
+  it("either spelling sets both, as BuildKit's proxy environment", async () => {
+    const ctx = await ws.writeContext({ Dockerfile: 'FROM busybox:latest\nRUN echo "$HTTP_PROXY|$http_proxy|$NO_PROXY|$no_proxy" > /seen\n' }, path.join(ws.work, "spellings"));
+    const out = path.join(ws.work, "spellings-out");
+    const r = await kiln(["--root", ws.root, "build", "--progress", "plain", "--build-arg", "http_proxy=hp", "--build-arg", "NO_PROXY=np", "--output", `type=local,dest=${out}`, ctx]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(path.join(out, "seen"), "utf8")).toBe("hp|hp|np|np\n");
+  });
 });

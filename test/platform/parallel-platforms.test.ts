@@ -73,7 +73,7 @@ describe("the platforms of --platform a,b build at the same time", () => {
     expect(r.stderr).toContain("5 steps run, 1 cached"); // shared RUN once; COPY and RUN per platform
     expect(r.code).toBe(0);
     // Each platform's step appears under its own label; one ran it, the other waited and took it from the cache.
-    const starts = [...r.stderr.matchAll(/^#(\d+) \[(linux\/\w+) 2\/5\] RUN --mount=type=cache,id=shared-runs/gm)].map((m) => ({ id: m[1]!, platform: m[2]! }));
+    const starts = [...r.stderr.matchAll(/^#(\d+) \[(linux\/\w+) tool 2\/2\] RUN --mount=type=cache,id=shared-runs/gm)].map((m) => ({ id: m[1]!, platform: m[2]! }));
     expect(starts.map((s) => s.platform).sort()).toEqual(["linux/amd64", "linux/arm64"]);
     const ends = starts.map((s) => new RegExp(`^#${s.id} (CACHED|DONE [\\d.]+s)$`, "m").exec(r.stderr)?.[1]?.replace(/ .*/, ""));
     expect(ends.sort()).toEqual(["CACHED", "DONE"]);
@@ -102,10 +102,11 @@ describe("the platforms of --platform a,b build at the same time", () => {
     const events = rawEvents(r.stderr);
     const byPlatform = (p: string) => events.filter((e) => e.kind === "step-start" && e.name!.startsWith(`[${p} `)).map((e) => e.id!);
     const [amdIds, armIds] = [byPlatform("linux/amd64"), byPlatform("linux/arm64")];
-    expect(amdIds).toHaveLength(4);
-    expect(armIds).toHaveLength(4);
+    // FROM and RUN: ARG and CMD change only the config, and are not steps (as in BuildKit).
+    expect(amdIds).toHaveLength(2);
+    expect(armIds).toHaveLength(2);
     // Event ids are unique across the platforms: the progress output can tell every step apart.
-    expect(new Set([...amdIds, ...armIds]).size).toBe(8);
+    expect(new Set([...amdIds, ...armIds]).size).toBe(4);
     const at = (pred: (e: RawEvent) => boolean) => events.findIndex(pred);
     const lastDone = (ids: number[]) => Math.max(...ids.map((id) => at((e) => e.kind === "step-done" && e.id === id)));
     const firstStart = (ids: number[]) => Math.min(...ids.map((id) => at((e) => e.kind === "step-start" && e.id === id)));

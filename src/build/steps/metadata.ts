@@ -29,14 +29,11 @@ export function applyMetadata(ctx: StepContext, state: ImageState, instr: Metada
   const history = historyFor(ctx, createdBy(state, instr));
   switch (instr.kind) {
     case "env": {
+      // Every pair is expanded with the environment from before the
+      // instruction (the Dockerfile reference: `ENV abc=bye def=$abc` gives
+      // def the old abc), as BuildKit expands the whole command first.
       let env = state.config.Env;
-      // Each pair sees the pairs before it on the same line, as in docker.
-      let s = state;
-      for (const p of instr.pairs) {
-        const key = expand(p.key);
-        env = envSet(env, key, expandWord(p.value, varsOf(ctx, s)));
-        s = { ...s, config: { ...s.config, Env: env } };
-      }
+      for (const p of instr.pairs) env = envSet(env, expand(p.key), expand(p.value));
       return withConfig(state, { Env: env ?? [] }, history);
     }
     case "label": {

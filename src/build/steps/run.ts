@@ -49,6 +49,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
       process: { args, env: [...run.env, ...run.proxyEnv, ...prepared.env], cwd: run.cwd, user },
       mounts: [...prepared.mounts, ...(scriptMount ? [scriptMount.mount] : [])],
       network: run.network,
+      ...(ctx.hostname !== undefined ? { hostname: ctx.hostname } : {}),
       runtime: ctx.runtime,
       stateDir: ctx.layerEnv.tmpDir,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
