@@ -8,7 +8,7 @@ import { StepRecords } from "../cache/records.js";
 import { StatMemo } from "../cache/stat-memo.js";
 import { loadDockerignore } from "../context/dockerignore.js";
 import { readDockerfile } from "../context/read-dockerfile.js";
-import { expandWord } from "../dockerfile/expand.js";
+import { expandWordAt } from "../dockerfile/expand.js";
 import { lintForBuild } from "../dockerfile/checks.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
 import type { Dockerfile, Stage } from "../dockerfile/types.js";
@@ -99,7 +99,7 @@ async function buildStages(
   const usedArgs = new Set<string>(buildArgs.has(SANDBOX_HOSTNAME_ARG) ? [SANDBOX_HOSTNAME_ARG] : []);
   const metaArgs = resolveMetaArgs(df, buildArgs, usedArgs, platform, opts.target ?? target.name ?? "default");
   opts = withDockerfileEpoch(opts, df, metaArgs);
-  const fromNames = df.stages.map((s) => expandWord(s.from.image, (n) => metaArgs.get(n)));
+  const fromNames = df.stages.map((s) => expandWordAt(s.from.image, (n) => metaArgs.get(n), s.from.location));
   const nodes = neededStages(df, target.index, fromNames);
   const snapshots = new SnapshotIndex(store.paths.snapshots);
   const dockerfileRel = path.relative(contextDir, dockerfilePath);
@@ -213,7 +213,7 @@ async function buildStages(
       // FROM <stage> inherits the stage's image, config and CMD included.
       return { state: { ...r.state, cmdFromBase: true }, digest: `stage:${r.state.layers.at(-1)?.chainId ?? ""}` };
     }
-    const want = stage.from.platform ? parsePlatform(expandWord(stage.from.platform, (n) => metaArgs.get(n))) : platform;
+    const want = stage.from.platform ? parsePlatform(expandWordAt(stage.from.platform, (n) => metaArgs.get(n), stage.from.location)) : platform;
     return gcLocked(async () => {
       const b = await fromImage(store, snapshots, stage, fromNames[stage.index]!, want, opts);
       await lease.add(b.state.layers.map((l) => l.chainId));
@@ -356,7 +356,7 @@ function resolveMetaArgs(df: Dockerfile, buildArgs: Map<string, string>, used: S
     for (const a of instr.args) {
       const cli = buildArgs.get(a.name);
       if (cli !== undefined) used.add(a.name);
-      m.set(a.name, cli ?? (a.default !== undefined ? expandWord(a.default, (n) => m.get(n)) : undefined));
+      m.set(a.name, cli ?? (a.default !== undefined ? expandWordAt(a.default, (n) => m.get(n), instr.location) : undefined));
     }
   }
   return m;

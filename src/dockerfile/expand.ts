@@ -1,4 +1,4 @@
-import { KilnError } from "../util/errors.js";
+import { KilnError, type SourceLocation } from "../util/errors.js";
 import { replaceByPattern, trimByPattern } from "./shell-pattern.js";
 
 // Dockerfile word expansion with the semantics of BuildKit's shell lexer:
@@ -31,6 +31,16 @@ export function expandWord(word: string, vars: VarLookup, opts: ExpandOptions = 
   return expandWordWithMatches(word, vars, opts).value;
 }
 
+/** expandWord for an instruction's word: an expansion error carries the instruction's file:line. */
+export function expandWordAt(word: string, vars: VarLookup, location: SourceLocation, opts: ExpandOptions = {}): string {
+  try {
+    return expandWord(word, vars, opts);
+  } catch (err) {
+    if (!(err instanceof KilnError) || err.location) throw err;
+    throw new KilnError(err.code, err.message, { location, ...(err.hint ? { hint: err.hint } : {}) });
+  }
+}
+
 /** As expandWord, also reporting which variables were looked up. */
 export function expandWordWithMatches(word: string, vars: VarLookup, opts: ExpandOptions = {}): ExpandResult {
   const lexer = new Lexer(word, vars, opts.escape ?? "\\", opts.raw ?? false);
@@ -60,8 +70,10 @@ const SPECIAL_PARAMS = "@*#?-$!";
 export const MAX_SUBSTITUTION_DEPTH = 100;
 
 // Go's unicode.IsSpace, which is what splits words upstream.
+// A set, not a regexp: it is asked once per character of every expanded word.
+const GO_SPACE = new Set(Array.from("\t\n\v\f\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"));
 export function isGoSpace(ch: string): boolean {
-  return /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u.test(ch);
+  return GO_SPACE.has(ch);
 }
 
 function isNameChar(ch: string): boolean {
