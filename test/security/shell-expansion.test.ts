@@ -63,4 +63,13 @@ describe("nesting depth", () => {
     expect(r.stderr).toMatch(/Dockerfile:2: substitutions nested more than 100 deep/);
     expect(r.code).toBe(1);
   });
+
+  it("a bad expansion in a global ARG default or a FROM name names its file:line too", async () => {
+    for (const [dockerfile, line] of [["ARG X=${A:-\"}\nFROM scratch\n", 1], ["FROM scratch${A\n", 1], ['ARG P=linux\nFROM --platform=${P scratch\n', 2]] as const) {
+      await writeFile(path.join(ws.ctx, "Dockerfile"), dockerfile);
+      const r = await kiln(["--root", ws.root, "build", "--progress", "plain", ws.ctx]);
+      expect(r.stderr).toMatch(new RegExp(`Dockerfile:${line}: (unexpected end of statement|syntax error)`));
+      expect(r.code).toBe(1);
+    }
+  });
 });
