@@ -15,7 +15,7 @@ import type { Dockerfile, Stage } from "../dockerfile/types.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
-import { hasExplicitRegistry, normalizeReference } from "../oci/reference.js";
+import { normalizeReference } from "../oci/reference.js";
 import { neededStages, stageRef } from "../plan/stage-graph.js";
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
@@ -29,6 +29,7 @@ import type { BuildTrace, ResolvedBase, StepTrace } from "./build-trace.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { Semaphore } from "../util/semaphore.js";
+import { baseImage } from "./base-image.js";
 import { ensureBaseSnapshots } from "./base-snapshots.js";
 import { ignoreEvents } from "./events.js";
 import { InflightSteps } from "./inflight-steps.js";
@@ -388,24 +389,10 @@ async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, n
     throw new KilnError("BAD_BUILD_CONTEXT", `FROM ${name}: the build context "${name}" is a directory, not an image`, { location: loc, hint: "use it with COPY --from or RUN --mount=from" });
   }
   if (named?.kind === "image") name = named.ref;
-  let resolved =
+  const resolved =
     named?.kind === "oci-layout"
       ? await imageFromOciLayout(store, named.path, named.tag, want)
-      : opts.pull
-        ? undefined
-        : await store.resolveImage(name, want);
-  // Pull when the name says which registry (kiln never reaches Docker Hub
-  // on its own: `kiln pull` it, or import a base).
-  if (!resolved && (opts.pull || hasExplicitRegistry(name))) {
-    const { ensureImage } = await import("../registry/pull.js");
-    resolved = await ensureImage({ ...buildRegistryAccess(opts), store, ref: name, platform: want, pull: opts.pull ?? false });
-  }
-  if (!resolved) {
-    throw new KilnError("BASE_IMAGE_NOT_FOUND", `base image "${name}" is not in the local store`, {
-      location: loc,
-      hint: `import one with \`kiln import ROOTFS.tar ${name}\`, pull it with \`kiln pull\`, or name its registry (REGISTRY/REPO:TAG) to pull it during the build`,
-    });
-  }
+      : await baseImage(store, name, want, opts, opts.onEvent ?? ignoreEvents, loc);
   const have = { os: resolved.config.os, architecture: resolved.config.architecture, ...(resolved.config.variant ? { variant: resolved.config.variant } : {}) };
   if (!platformMatches(want, have)) {
     throw new KilnError("PLATFORM_MISMATCH", `base image "${name}" is ${formatPlatform(have)}, but the build is for ${formatPlatform(want)}`, { location: loc });

@@ -8,6 +8,7 @@ import type { StatMemo } from "../cache/stat-memo.js";
 import type { Digest } from "../oci/digest.js";
 import type { ClientOptions } from "../registry/client.js";
 import type { Semaphore } from "../util/semaphore.js";
+import type { RegistryAccess } from "../registry/client.js";
 import type { EventSink } from "./events.js";
 import type { InflightSteps } from "./inflight-steps.js";
 
@@ -46,8 +47,8 @@ export interface BuildOptions {
   readonly cacheTo?: CacheExportOptions;
   /** Pull FROM images even when the store has them (--pull). */
   readonly pull?: boolean;
-  /** Registry access for FROM pulls and registry caches. */
-  readonly registry?: Pick<ClientOptions, "env" | "insecureRegistries" | "tlsCa" | "timeouts" | "retry">;
+  /** Registry access (config file: mirrors, CAs, insecure hosts; --tls-ca; timeouts) for FROM pulls, registry caches and pushes. */
+  readonly registry?: RegistryAccess;
   /** Steps that may run at once across independent stages (default: CPU count). */
   readonly jobs?: number;
   /** Run every step; results are still recorded for the next build. */

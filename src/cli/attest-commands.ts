@@ -9,13 +9,13 @@ import type { ImageIndex } from "../oci/manifest.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from "../oci/platform.js";
 import { hasExplicitRegistry, parseReference } from "../oci/reference.js";
-import type { ClientOptions } from "../registry/client.js";
+import type { RegistryAccess } from "../registry/client.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
 import { table } from "./format.js";
 import { sourceDescriptor } from "./index-commands.js";
-import { clientOptions, TRANSPORT } from "./registry-commands.js";
+import { registryAccess, TRANSPORT } from "./registry-options.js";
 
 export const ATTEST_USAGE = `Usage: kiln attest ls [--remote] IMAGE
        kiln attest show [--type provenance|sbom|PREDICATE-TYPE] [--platform OS/ARCH] [--remote] IMAGE
@@ -40,7 +40,7 @@ export async function attestCommand(store: Store, argv: string[], io: Io): Promi
   });
   if ((sub !== "ls" && sub !== "show") || positionals.length !== 1) throw new KilnError("USAGE", "kiln attest needs ls or show, and one IMAGE", { hint: ATTEST_USAGE.split("\n")[0] });
   const image = positionals[0]!;
-  const { index, source } = await openIndex(store, image, values.remote ?? false, () => clientOptions(values, io));
+  const { index, source } = await openIndex(store, image, values.remote ?? false, () => registryAccess(values, io));
   const records = await listAttestations(source, index);
   if (records.length === 0) {
     throw new KilnError("NO_ATTESTATIONS", `${image} has no attestations`, { hint: "build it with --provenance=mode=max and/or --sbom=true" });
@@ -86,7 +86,7 @@ function platformsOf(records: readonly AttestationRecord[]): string {
   return records.map((r) => (r.platform ? formatPlatform(r.platform) : r.subject)).join(", ");
 }
 
-async function openIndex(store: Store, image: string, remote: boolean, client: () => ClientOptions): Promise<{ index: ImageIndex; source: ContentSource }> {
+async function openIndex(store: Store, image: string, remote: boolean, access: () => Promise<RegistryAccess>): Promise<{ index: ImageIndex; source: ContentSource }> {
   if (!remote) {
     const local = await sourceDescriptor(store, image).catch((e: unknown) => {
       if (hasExplicitRegistry(image)) return undefined;
@@ -97,13 +97,11 @@ async function openIndex(store: Store, image: string, remote: boolean, client: (
       return { index: await store.readJson<ImageIndex>(local.digest), source: { manifest: (d) => store.readBlob(d), blob: (d) => store.readBlob(d) } };
     }
   }
-  const { clientFor } = await import("../registry/hosts.js");
-  const { Repository } = await import("../registry/repository.js");
+  const { openPullSource } = await import("../registry/pull-source.js");
   const { readCapped } = await import("../util/read-capped.js");
   const { MAX_CONFIG_BYTES } = await import("../oci/limits.js");
   const ref = parseReference(image);
-  const repo = new Repository(clientFor(ref.registry, client()), ref.repository);
-  const top = await repo.getManifest(ref.digest ?? ref.tag ?? "latest");
+  const { repo, first: top } = await openPullSource(ref, await access(), (r) => r.getManifest(ref.digest ?? ref.tag ?? "latest"));
   if (!isIndexMediaType(top.mediaType)) throw new KilnError("NO_ATTESTATIONS", `${image} is a single image, not an index: it has no attestations`);
   return {
     index: JSON.parse(top.bytes.toString("utf8")) as ImageIndex,

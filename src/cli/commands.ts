@@ -11,7 +11,6 @@ import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { parseSecretFlag } from "../exec/secret-source.js";
 import { checkDockerfileCommand } from "./check-dockerfile.js";
-import { registryTimeouts } from "./registry-timeouts.js";
 import { formatBytes } from "./format.js";
 import { formatLayerReport, layerReport } from "./layer-report.js";
 import { rawJsonProgress, ttyProgress } from "./progress-tty.js";
@@ -22,6 +21,7 @@ import { asBuildResult, buildPlatforms, parsePlatformList } from "../build/build
 import { isIndexMediaType } from "../oci/media-types.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
 import { parseAttestFlags } from "./parse-attest.js";
+import { registryAccess, TRANSPORT } from "./registry-options.js";
 import { wantsAttestations } from "../attest/attach.js";
 
 export interface Io {
@@ -40,6 +40,8 @@ export interface Io {
   readonly isTty: boolean;
   /** Width of the terminal stderr writes to, when it is one (the live progress display cuts lines to it). */
   readonly columns?: number;
+  /** Global --registry-mirror REGISTRY=MIRROR values (before the command name). */
+  readonly registryMirrors?: readonly string[];
 }
 
 export async function buildCommand(store: Store, argv: string[], io: Io): Promise<number> {
@@ -71,8 +73,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       "cache-from": { type: "string", multiple: true },
       push: { type: "boolean" },
       pull: { type: "boolean" },
-      "insecure-registry": { type: "string", multiple: true },
-      "tls-ca": { type: "string", multiple: true },
+      ...TRANSPORT,
       provenance: { type: "string" },
       sbom: { type: "string" },
       attest: { type: "string", multiple: true },
@@ -97,12 +98,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   }
   const epochText = buildArgs.SOURCE_DATE_EPOCH ?? io.env.SOURCE_DATE_EPOCH ?? (values.reproducible ? "0" : undefined);
   if (epochText !== undefined && !/^\d+$/.test(epochText)) throw new KilnError("USAGE", `SOURCE_DATE_EPOCH must be whole seconds, not "${epochText}"`);
-  const registry = {
-    env: io.env,
-    insecureRegistries: [...(values["insecure-registry"] ?? []), ...(io.env.KILN_INSECURE_REGISTRIES ?? "").split(",").filter(Boolean)],
-    tlsCa: values["tls-ca"] ?? [],
-    ...registryTimeouts(io.env),
-  };
+  const { signal: _signal, ...registry } = await registryAccess(values, io);
   // --output type=registry,name=R is a tag that is also pushed (as buildx).
   const outputSpecs = values.output ?? [];
   const registryOutputs = outputSpecs.filter((o) => /(^|,)type=registry(,|$)/.test(o)).map(parseRegistryOutput);

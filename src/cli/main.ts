@@ -43,6 +43,7 @@ const versionText = kilnVersion;
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let root: string | undefined;
+  const mirrors: string[] = [];
   const args = [...argv];
   while (args[0]?.startsWith("-")) {
     const a = args.shift()!;
@@ -56,6 +57,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     if (a === "--root") root = args.shift();
     else if (a.startsWith("--root=")) root = a.slice(7);
+    else if (a === "--registry-mirror" && args[0] !== undefined) mirrors.push(args.shift()!);
+    else if (a.startsWith("--registry-mirror=")) mirrors.push(a.slice(18));
     else {
       io.err(`error: unknown global option ${a}\n`);
       return 2;
@@ -79,7 +82,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const store = await Store.open(root ?? defaultStoreRoot(io.env));
     await recoverInterrupted(store.paths);
     const handler = await HANDLERS[name]!();
-    const run = handler(store, args, io);
+    const withMirrors = mirrors.length ? { ...io, registryMirrors: [...(io.registryMirrors ?? []), ...mirrors] } : io;
+    const run = handler(store, args, withMirrors);
     return await (ABORTABLE.has(name) || !io.signal ? run : Promise.race([run, rejectOnAbort(io.signal)]));
   } catch (err) {
     // After Ctrl-C, whatever the command failed with (a killed helper, a

@@ -2,7 +2,6 @@
 import { parseArgs } from "node:util";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
 import { familiarReference, parseReference } from "../oci/reference.js";
-import type { ClientOptions } from "../registry/client.js";
 import { removeCredentials, saveCredentials } from "../registry/credentials.js";
 import { clientFor } from "../registry/hosts.js";
 import { verifyLogin } from "../registry/login.js";
@@ -11,26 +10,7 @@ import { pushImage } from "../registry/push.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
-import { registryTimeouts } from "./registry-timeouts.js";
-
-/** Options every registry command takes. */
-export const TRANSPORT = {
-  "insecure-registry": { type: "string", multiple: true },
-  "tls-ca": { type: "string", multiple: true },
-  "certs-dir": { type: "string", multiple: true },
-} as const;
-
-export function clientOptions(values: { "insecure-registry"?: string[]; "tls-ca"?: string[]; "certs-dir"?: string[] }, io: Io): ClientOptions {
-  const insecure = [...(values["insecure-registry"] ?? []), ...(io.env.KILN_INSECURE_REGISTRIES ?? "").split(",").filter(Boolean)];
-  return {
-    env: io.env,
-    insecureRegistries: insecure,
-    ...(values["tls-ca"] ? { tlsCa: values["tls-ca"] } : {}),
-    ...(values["certs-dir"] ? { certsDirs: values["certs-dir"] } : {}),
-    ...(io.signal ? { signal: io.signal } : {}),
-    ...registryTimeouts(io.env),
-  };
-}
+import { registryAccess, TRANSPORT } from "./registry-options.js";
 
 const short = (d: string): string => d.slice(7, 19);
 
@@ -38,7 +18,7 @@ export async function pushCommand(store: Store, argv: string[], io: Io): Promise
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...TRANSPORT, quiet: { type: "boolean", short: "q" } } });
   if (positionals.length < 1 || positionals.length > 2) throw new KilnError("USAGE", "kiln push needs IMAGE [DESTINATION]", { hint: "e.g. kiln push 127.0.0.1:5000/app:1" });
   const r = await pushImage({
-    ...clientOptions(values, io),
+    ...(await registryAccess(values, io)),
     store,
     image: positionals[0]!,
     ...(positionals[1] ? { ref: positionals[1] } : {}),
@@ -65,7 +45,7 @@ export async function pullCommand(store: Store, argv: string[], io: Io): Promise
   });
   if (positionals.length !== 1) throw new KilnError("USAGE", "kiln pull needs exactly one IMAGE reference", { hint: "e.g. kiln pull 127.0.0.1:5000/team/base:1.2" });
   const r = await pullImage({
-    ...clientOptions(values, io),
+    ...(await registryAccess(values, io)),
     store,
     ref: positionals[0]!,
     platform: values.platform ? parsePlatform(values.platform) : hostPlatform(),
@@ -96,7 +76,7 @@ export async function loginCommand(_store: Store, argv: string[], io: Io & { rea
   if (password === undefined) throw new KilnError("USAGE", "kiln login needs --password-stdin or -p PASSWORD");
   if (values.password !== undefined) io.err("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
   const host = normalizeHost(positionals[0]!);
-  const client = clientFor(host, { ...clientOptions(values, io), credentials: { username: values.username, password } });
+  const client = clientFor(host, { ...(await registryAccess(values, io)), credentials: { username: values.username, password } });
   try {
     await verifyLogin(client);
   } finally {

@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --pull                  Pull FROM images even when the store has them
       --insecure-registry H   Allow plain http / unverified TLS for H (repeatable)
       --tls-ca FILE           Trust this CA for registries (repeatable)
+      --registry-mirror R=M   Pull registry R's images through mirror M first, e.g. docker.io=127.0.0.1:5000 (repeatable; docs/registry-config.md)
       --no-cache-filter STAGE Do not use the cache for these stages
       --explain-cache         Say why every step missed the cache
       --secret id=ID,src=FILE|env=VAR
@@ -138,7 +139,8 @@ Examples:
     options: `  -q, --quiet                    Print only the pushed digest
       --tls-ca FILE              Trust this CA (repeatable)
       --certs-dir DIR            certs.d-style directory: DIR/HOST[:PORT]/*.crt, client.cert, client.key (repeatable)
-      --insecure-registry HOST   Allow plain http / unverified TLS for HOST (repeatable; also $KILN_INSECURE_REGISTRIES)`,
+      --insecure-registry HOST   Allow plain http / unverified TLS for HOST (repeatable; also $KILN_INSECURE_REGISTRIES)
+Registry settings (mirrors, CA files, http/insecure hosts) also come from $KILN_CONFIG or ~/.config/kiln/config.toml (docs/registry-config.md).`,
   },
   pull: {
     usage: "kiln pull [OPTIONS] NAME[:TAG|@DIGEST]",
@@ -146,6 +148,7 @@ Examples:
     options: `      --platform OS/ARCH[/VARIANT]  Platform to pick from a multi-platform image (default: this machine's)
       --all-platforms            Fetch every image and attestation of an index, and name the index
   -q, --quiet                    Print only the image name
+      --registry-mirror R=M      Try mirror M for registry R first (docker.io=127.0.0.1:5000; repeatable)
       --tls-ca FILE / --certs-dir DIR / --insecure-registry HOST   as for push`,
   },
   login: { usage: "kiln login -u USER (--password-stdin | -p PASSWORD) HOST", summary: "Log in to a registry (saved in $DOCKER_CONFIG/config.json like docker)" },
@@ -168,13 +171,18 @@ export function mainUsage(version: string): string {
   const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
   return `kiln ${version}: daemonless OCI image builder
 
-Usage: kiln [--root DIR] COMMAND [OPTIONS]
+Usage: kiln [--root DIR] [--registry-mirror R=M] COMMAND [OPTIONS]
 
 Commands:
 ${lines.join("\n")}
 
 Global options:
       --root DIR   Store location (default: $KILN_ROOT, $XDG_DATA_HOME/kiln, ~/.local/share/kiln)
+      --registry-mirror R=M
+                   Pull registry R's images (docker.io for bare names) through mirror M first (repeatable)
+
+Registry settings (mirrors, CA files, http/insecure hosts) come from $KILN_CONFIG,
+else ~/.config/kiln/config.toml (BuildKit's buildkitd.toml form; docs/registry-config.md).
       --version    Print the version
   -h, --help       Show help (kiln COMMAND --help for a command)
 

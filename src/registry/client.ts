@@ -12,7 +12,7 @@ import { type Credentials, lookupCredentials } from "./credentials.js";
 import { isRetryableStatus, registryError, TransientHttpError } from "./errors.js";
 import { DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, withRetry } from "./retry.js";
 import { TokenCache } from "./token-cache.js";
-import { looksLikePlainHttpServer, makeAgent, mayUsePlainHttp, type TransportOptions } from "./transport.js";
+import { looksLikePlainHttpServer, makeAgent, mayUsePlainHttp, plainHttpOnly, type TransportOptions } from "./transport.js";
 
 export interface ClientOptions extends TransportOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -21,6 +21,10 @@ export interface ClientOptions extends TransportOptions {
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal;
 }
+
+/** What every registry client of one command shares (config file, flags,
+ * timeouts): ClientOptions less the per-call parts. */
+export type RegistryAccess = Omit<ClientOptions, "credentials" | "signal">;
 
 export type Body = Buffer | (() => Readable);
 
@@ -91,6 +95,12 @@ export class RegistryClient {
   }
 
   async #discover(): Promise<string> {
+    if (plainHttpOnly(this.host, this.opts)) {
+      await this.#ping(`http://${this.host}`).catch((e: unknown) => {
+        throw tlsError(this.host, e);
+      });
+      return `http://${this.host}`;
+    }
     try {
       await this.#ping(`https://${this.host}`);
       return `https://${this.host}`;
@@ -260,7 +270,7 @@ function tlsError(host: string, e: unknown): unknown {
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
     return new KilnError("REGISTRY_TLS", `cannot verify the TLS certificate of ${host}: ${(e as Error).message}`, {
       cause: e,
-      hint: `trust its CA with --tls-ca FILE or /etc/docker/certs.d/${host}/ca.crt, or (unsafe) --insecure-registry ${host}`,
+      hint: `trust its CA with ca = ["FILE"] under [registry."${host}"] in the kiln config (docs/registry-config.md), --tls-ca FILE or /etc/docker/certs.d/${host}/ca.crt; or (unsafe) --insecure-registry ${host}`,
     });
   }
   return e;

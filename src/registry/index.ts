@@ -11,3 +11,7 @@ export { lookupCredentials, saveCredentials, removeCredentials, dockerConfigPath
 export { parseChallenge, type AuthChallenge } from "./auth-challenge.js";
 export { isLoopbackHost } from "./transport.js";
 export { verifyLogin } from "./login.js";
+export { loadRegistryConfig, parseRegistryConfig, configFilePath } from "./config-file.js";
+export { hostConfig, mirrorsOf, withMirrors, type RegistryConfig, type RegistryHostConfig } from "./host-config.js";
+export { openPullSource, pullHosts } from "./pull-source.js";
+export type { RegistryAccess } from "./client.js";

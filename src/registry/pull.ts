@@ -14,13 +14,14 @@ import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { requireDocumentSize } from "../util/read-capped.js";
 import type { ClientOptions, RegistryClient } from "./client.js";
-import { clientFor } from "./hosts.js";
+import { openPullSource } from "./pull-source.js";
 import { mapLimit } from "./limit.js";
 import { type FetchedManifest, Repository } from "./repository.js";
 import { downloadBlob } from "./blob-download.js";
 
 export type PullEvent =
-  | { readonly type: "resolved"; readonly ref: string; readonly digest: Digest }
+  /** `host`: who answered, a mirror's host or the registry's own. */
+  | { readonly type: "resolved"; readonly ref: string; readonly digest: Digest; readonly host: string }
   | { readonly type: "blob"; readonly digest: Digest; readonly size: number; readonly status: "exists" | "downloaded" };
 
 export interface PullOptions extends ClientOptions {
@@ -44,20 +45,23 @@ export interface PullResult extends ResolvedImage {
 
 export async function pullImage(o: PullOptions): Promise<PullResult> {
   const ref = parseRef(o.ref);
-  const client = o.client ?? clientFor(ref.registry, o);
+  const top = (repo: Repository) => fetchManifest(repo, (ref.digest ?? ref.tag)!, o.store);
+  // A given client is that host and no other; otherwise mirrors first.
+  const src = o.client
+    ? { client: o.client, repo: new Repository(o.client, ref.repository, "pull"), host: o.client.host }
+    : await openPullSource(ref, o, top);
   try {
-    return await pullWith(client, ref, o);
+    const first = "first" in src ? src.first : await top(src.repo);
+    o.onEvent?.({ type: "resolved", ref: formatReference(ref), digest: first.digest, host: src.host });
+    return await pullWith(src.client, src.repo, ref, first, o);
   } finally {
-    if (!o.client) await client.close();
+    if (!o.client) await src.client.close();
   }
 }
 
-async function pullWith(client: RegistryClient, ref: Reference, o: PullOptions): Promise<PullResult> {
+async function pullWith(client: RegistryClient, repo: Repository, ref: Reference, top: FetchedManifest, o: PullOptions): Promise<PullResult> {
   const store = o.store;
   const platform = normalizePlatform(o.platform ?? hostPlatform());
-  const repo = new Repository(client, ref.repository, "pull");
-  const top = await fetchManifest(repo, (ref.digest ?? ref.tag)!, o.store);
-  o.onEvent?.({ type: "resolved", ref: formatReference(ref), digest: top.digest });
   let chosen: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
   let manifestBytes = top.bytes;
   const all = o.allPlatforms === true && isIndexMediaType(top.mediaType);

@@ -3,12 +3,15 @@
 // the system CAs plus --tls-ca and a certs.d-style directory
 // (<dir>/<host[:port]>/*.crt, client.cert + client.key for mutual TLS).
 // Plain http only for loopback hosts or an explicit --insecure-registry,
-// and only after https failed, as docker does.
+// and only after https failed, as docker does; or at once for a host the
+// config file marks `http = true`. The config file's per-host `ca` and
+// `insecure` apply here too (host-config.ts).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { rootCertificates } from "node:tls";
 import { Agent } from "undici";
 import { KilnError } from "../util/errors.js";
+import { hostConfig, type RegistryConfig } from "./host-config.js";
 
 export interface TransportOptions {
   /** Hosts (host or host:port) that may use plain http or unverified TLS. */
@@ -18,6 +21,8 @@ export interface TransportOptions {
   /** certs.d-style directories; default /etc/docker/certs.d and /etc/containers/certs.d. */
   readonly certsDirs?: readonly string[];
   readonly timeouts?: Timeouts;
+  /** Per-host settings from the config file (mirrors, http, insecure, ca). */
+  readonly config?: RegistryConfig;
 }
 
 /** How long one request may wait (ms). A registry that accepts the
@@ -50,18 +55,29 @@ function hostName(host: string): string {
 }
 
 export function mayUsePlainHttp(host: string, opts: TransportOptions): boolean {
-  return isLoopbackHost(host) || (opts.insecureRegistries ?? []).includes(host);
+  return isLoopbackHost(host) || isInsecure(host, opts) || hostConfig(opts.config, host).http === true;
+}
+
+/** The config says this host speaks plain http: no https attempt first. */
+export function plainHttpOnly(host: string, opts: TransportOptions): boolean {
+  return hostConfig(opts.config, host).http === true;
+}
+
+function isInsecure(host: string, opts: TransportOptions): boolean {
+  return (opts.insecureRegistries ?? []).includes(host) || hostConfig(opts.config, host).insecure === true;
 }
 
 export function makeAgent(host: string, opts: TransportOptions): Agent {
   const ca: string[] = [];
   let cert: Buffer | undefined;
   let key: Buffer | undefined;
-  for (const f of opts.tlsCa ?? []) {
+  const own = hostConfig(opts.config, host).ca ?? [];
+  for (const f of [...(opts.tlsCa ?? []), ...own]) {
     try {
       ca.push(readFileSync(f, "utf8"));
     } catch (e) {
-      throw new KilnError("TLS_CA_UNREADABLE", `cannot read --tls-ca ${f}: ${(e as Error).message}`, { cause: e });
+      const from = own.includes(f) && !(opts.tlsCa ?? []).includes(f) ? `the CA file ${f} (registry."${host}".ca in ${opts.config?.file ?? "the kiln config"})` : `--tls-ca ${f}`;
+      throw new KilnError("TLS_CA_UNREADABLE", `cannot read ${from}: ${(e as Error).message}`, { cause: e });
     }
   }
   for (const dir of opts.certsDirs ?? DEFAULT_CERTS_DIRS) {
@@ -73,7 +89,7 @@ export function makeAgent(host: string, opts: TransportOptions): Agent {
       if (f === "client.key") key = readFileSync(path.join(d, f));
     }
   }
-  const insecure = (opts.insecureRegistries ?? []).includes(host);
+  const insecure = isInsecure(host, opts);
   // Setting `ca` replaces node's bundled roots, so keep those and add the
   // distribution's bundle (the "system CAs") next to the extra ones.
   const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };

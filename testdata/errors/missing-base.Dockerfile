@@ -1,2 +1,2 @@
-FROM nothere:1
+FROM registry.invalid/nothere:1
 RUN true

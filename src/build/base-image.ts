@@ -1,0 +1,53 @@
+// The image a FROM, COPY --from=IMAGE, RUN --mount=from=IMAGE or a
+// docker-image:// build context names: the local store's first (unless
+// --pull), otherwise pulled on demand as docker does, unqualified names
+// from docker.io (busybox -> docker.io/library/busybox:latest), through the
+// configured mirrors. The registry client is loaded only when a pull is
+// needed, so a build from local bases never pays for it.
+import type { Platform } from "../oci/platform.js";
+import type { ResolvedImage, Store } from "../store/store.js";
+import { KilnError, type SourceLocation } from "../util/errors.js";
+import type { EventSink } from "./events.js";
+import { buildRegistryAccess, type BuildOptions } from "./options.js";
+
+export async function baseImage(
+  store: Store,
+  name: string,
+  want: Platform,
+  opts: Pick<BuildOptions, "pull" | "registry" | "signal">,
+  emit: EventSink,
+  location: SourceLocation,
+): Promise<ResolvedImage> {
+  if (!opts.pull) {
+    const local = await store.resolveImage(name, want).catch((e: unknown) => {
+      // The store has the name but not this platform: pull that one.
+      if ((e as { code?: string }).code === "PLATFORM_NOT_FOUND") return undefined;
+      throw e;
+    });
+    if (local) return local;
+  }
+  const { pullImage } = await import("../registry/pull.js");
+  const { familiarReference, parseReference } = await import("../oci/reference.js");
+  let host = "";
+  try {
+    const r = await pullImage({
+      ...buildRegistryAccess(opts),
+      store,
+      ref: name,
+      platform: want,
+      onEvent: (e) => {
+        if (e.type === "resolved") host = e.host;
+      },
+    });
+    emit({ kind: "info", message: `pulled ${familiarReference(parseReference(r.reference))} (${r.manifestDescriptor.digest}) from ${host}` });
+    return r;
+  } catch (e) {
+    if (opts.signal?.aborted) throw e;
+    const err = e as KilnError;
+    throw new KilnError(err.code ?? "PULL_FAILED", `base image "${name}" is not in the local store, and pulling it failed: ${err.message}`, {
+      location,
+      cause: e,
+      ...(err.hint ? { hint: err.hint } : {}),
+    });
+  }
+}
