@@ -18,11 +18,13 @@ export async function baseImage(
   emit: EventSink,
   location: SourceLocation,
 ): Promise<ResolvedImage> {
+  let missing = "is not in the local store";
   if (!opts.pull) {
     const local = await store.resolveImage(name, want).catch((e: unknown) => {
       // The store has the name but not this platform: pull that one.
-      if ((e as { code?: string }).code === "PLATFORM_NOT_FOUND") return undefined;
-      throw e;
+      if ((e as { code?: string }).code !== "PLATFORM_NOT_FOUND") throw e;
+      missing = `in the local store: ${(e as Error).message}`;
+      return undefined;
     });
     if (local) return local;
   }
@@ -44,7 +46,7 @@ export async function baseImage(
   } catch (e) {
     if (opts.signal?.aborted) throw e;
     const err = e as KilnError;
-    throw new KilnError(err.code ?? "PULL_FAILED", `base image "${name}" is not in the local store, and pulling it failed: ${err.message}`, {
+    throw new KilnError(err.code ?? "PULL_FAILED", `base image "${name}" ${missing}, and pulling it failed: ${err.message}`, {
       location,
       cause: e,
       ...(err.hint ? { hint: err.hint } : {}),
