@@ -33,8 +33,8 @@ import { attestationEntries, wantsAttestations, writeLocalAttestations, type Att
 import { build, type BuildResult } from "./build.js";
 import { ignoreEvents } from "./events.js";
 import { InflightSteps } from "./inflight-steps.js";
-import type { BuildOptions, Output, PlatformShare } from "./options.js";
-import { buildRegistryAccess } from "./options.js";
+import { annotationsFor, buildRegistryAccess, type BuildOptions, type Output, type PlatformShare } from "./options.js";
+import { DEFAULT_NETWORK } from "../exec/runtime-spec.js";
 
 export interface MultiPlatformOptions extends Omit<BuildOptions, "platform"> {
   readonly platforms: readonly Platform[];
@@ -97,10 +97,11 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
     buildArgs: opts.buildArgs ?? {},
     ...(opts.target !== undefined ? { target: opts.target } : {}),
     secretIds: (opts.secrets ?? []).map((s) => s.id),
-    network: opts.network ?? "none",
+    network: opts.network ?? DEFAULT_NETWORK,
     ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
   };
-  const blobOutputs = outputs.filter((o) => o.kind !== "local");
+  const blobOutputs = outputs.filter((o) => o.kind !== "local" && o.kind !== "tar");
+  if (multi && outputs.some((o) => o.kind === "tar")) throw new KilnError("USAGE", "--output type=tar takes one platform", { hint: "use type=local (one folder per platform) or type=oci" });
   const needIndex = tags.length > 0 || blobOutputs.length > 0 || outputs.length === 0;
   // Files this run creates are protected from a concurrent prune until the
   // index names them (a lease covers everything newer than itself).
@@ -128,8 +129,8 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
       if (multi) emit({ kind: "info", message: `building for ${formatPlatform(platform)}` });
       // type=local with several platforms: one folder per platform, as buildx (dest/linux_arm64/).
       const local: Output[] = outputs
-        .filter((o) => o.kind === "local")
-        .map((o) => ({ kind: "local", dest: multi ? path.join(o.dest, formatPlatform(platform).replaceAll("/", "_")) : o.dest }));
+        .filter((o) => o.kind === "local" || o.kind === "tar")
+        .map((o) => (o.kind === "tar" ? o : { kind: "local", dest: multi ? path.join(o.dest, formatPlatform(platform).replaceAll("/", "_")) : o.dest }));
       const common = {
         ...rest,
         platform,
@@ -179,7 +180,7 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
       if (!b.manifest) throw new Error(`internal: no manifest for ${formatPlatform(b.platform)}`);
       return { platform: b.platform, manifest: b.manifest, layers: b.result.layers, trace: b.result.trace };
     });
-    const entries = images.map((i) => indexEntry(i.manifest, i.platform));
+    const entries = images.map((i) => indexEntry(i.manifest, i.platform, annotationsFor(opts.annotations, "manifest-descriptor", i.platform)));
     if (wantsAttestations(opts.attestations)) {
       emit({ kind: "info", message: `attesting ${[opts.attestations.provenance ? `provenance (mode=${opts.attestations.provenance.mode})` : "", opts.attestations.sbom ? "sbom" : ""].filter(Boolean).join(" and ")}` });
       entries.push(...(await attestationEntries(opts.store, images, attestParams, opts.attestations)));
@@ -187,7 +188,7 @@ export async function buildPlatforms(opts: MultiPlatformOptions): Promise<MultiP
     const index = await withStoreLock(
       opts.store.root,
       async () => {
-        const oci = await putIndex(opts.store, entries);
+        const oci = await putIndex(opts.store, entries, annotationsFor(opts.annotations, "index", undefined));
         const idx = opts.ociMediaTypes === false ? await toDockerMediaTypes(opts.store, oci) : oci;
         for (const t of tags) await opts.store.tag(t, idx);
         return idx;

@@ -38,13 +38,13 @@ import { ensureLayerBlob } from "./layer-blobs.js";
 import { imageFromOciLayout } from "../import/oci-layout-source.js";
 import type { FromSource } from "./source-view.js";
 import { proxyEnv, SANDBOX_HOSTNAME_ARG } from "./proxy-args.js";
-import type { BuildOptions } from "./options.js";
-import { buildRegistryAccess } from "./options.js";
+import { annotationsFor, buildRegistryAccess, type BuildOptions } from "./options.js";
 import { writeOutputs } from "./outputs.js";
 import { stageWithOnbuildTriggers } from "./steps/onbuild.js";
 import { runStage, runStep, type StageEnv, type StageResult } from "./run-stage.js";
 import { isShownStep, StageStepNames, stageLabel } from "./step-names.js";
 import { locationOf } from "./step-context.js";
+import { DEFAULT_NETWORK } from "../exec/runtime-spec.js";
 
 export interface BuildResult {
   /** Absent when only a local rootfs was asked for (no blobs made). */
@@ -126,7 +126,8 @@ async function buildStages(
     records: new StepRecords(store.paths.cache, store.paths.tmp),
     memo,
     tmpDir: store.paths.tmp,
-    network: opts.network ?? "none",
+    network: opts.network ?? DEFAULT_NETWORK,
+    ...(opts.extraHosts?.length ? { extraHosts: opts.extraHosts } : {}),
     runtime: opts.runtime ?? "runc",
     ...(opts.runtimeSearchPath !== undefined ? { runtimeSearchPath: opts.runtimeSearchPath } : {}),
     ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
@@ -156,6 +157,7 @@ async function buildStages(
     fromSource: (name, before) => sourceLayers(name, before),
     emptyCacheMounts: shared?.emptyCacheMounts ?? new Set(),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
+    ...(opts.ssh ? { sshSources: opts.ssh } : {}),
   };
 
   const importCaches = async () => {
@@ -295,24 +297,31 @@ async function finish(
   const store = opts.store;
   // The image is as old as its newest step: a fully cached rebuild
   // reproduces the config, and so the digest.
-  const config = toImageConfig(state, state.history.at(-1)?.created ?? new Date().toISOString(), opts.sourceDateEpoch);
+  const config = withLabels(toImageConfig(state, state.history.at(-1)?.created ?? new Date().toISOString(), opts.sourceDateEpoch), opts.labels);
   const tags = (opts.tags ?? []).map(normalizeReference);
   // Layers are compressed only when something needs blobs: a tag in the
   // store, or an image output. `--output type=local` alone needs none.
   const outputs = opts.outputs ?? [];
-  const onlyLocal = tags.length === 0 && outputs.length > 0 && outputs.every((o) => o.kind === "local");
+  const onlyLocal = tags.length === 0 && outputs.length > 0 && outputs.every((o) => o.kind === "local" || o.kind === "tar");
   // Blobs reused from the cache are old: hold the GC lock until a ref names them.
   return gcLocked(async () => {
     let manifest: Descriptor | undefined;
     if (!onlyLocal) {
       const layers: Descriptor[] = [];
       for (const l of state.layers) layers.push(await ensureLayerBlob(store, snapshots, l));
-      manifest = await store.putImage(config, layers);
+      const annotations = annotationsFor(opts.annotations, "manifest", state.platform);
+      manifest = await store.putImage(config, layers, annotations ? { annotations } : {});
       for (const t of tags) await store.tag(t, manifest);
     }
     await writeOutputs(store, snapshots, { ...(manifest ? { manifest } : {}), config, layers: state.layers, tags }, outputs);
     return { ...(manifest ? { manifest } : {}), config, tags, ...stats };
   });
+}
+
+/** --label values over the Dockerfile's LABELs, as docker build. */
+function withLabels(config: ImageConfig, labels: Readonly<Record<string, string>> | undefined): ImageConfig {
+  if (!labels || Object.keys(labels).length === 0) return config;
+  return { ...config, config: { ...config.config, Labels: { ...config.config?.Labels, ...labels } } };
 }
 
 /** The Dockerfile's name as provenance records it: relative to the context when inside it (no host path). */

@@ -1,7 +1,8 @@
 import type { RuntimeName } from "../exec/find-runtime.js";
-import type { NetworkMode } from "../exec/runtime-spec.js";
+import type { ExtraHost, NetworkMode } from "../exec/runtime-spec.js";
 import type { SecretSource } from "../exec/secret-source.js";
-import type { Platform } from "../oci/platform.js";
+import type { SshSource } from "../exec/ssh-agent.js";
+import { platformMatches, type Platform } from "../oci/platform.js";
 import type { Store } from "../store/store.js";
 import type { CacheExportOptions, CacheTarget } from "../cache/cache-layout.js";
 import type { StatMemo } from "../cache/stat-memo.js";
@@ -15,7 +16,21 @@ import type { InflightSteps } from "./inflight-steps.js";
 export type Output =
   | { readonly kind: "oci"; readonly dest: string; readonly tar: boolean }
   | { readonly kind: "docker"; readonly dest: string }
-  | { readonly kind: "local"; readonly dest: string };
+  | { readonly kind: "local"; readonly dest: string }
+  /** The final filesystem as one tar file (buildx's type=tar). */
+  | { readonly kind: "tar"; readonly dest: string };
+
+/**
+ * One `--annotation` (buildx syntax `[TYPE[PLATFORM]:]KEY=VALUE`): on each
+ * image manifest (the default), on the image index, or on the index's
+ * descriptor of each manifest; `platform` limits it to that platform's image.
+ */
+export interface BuildAnnotation {
+  readonly on: "manifest" | "index" | "manifest-descriptor";
+  readonly platform?: Platform;
+  readonly key: string;
+  readonly value: string;
+}
 
 export type BuildContext =
   | { readonly kind: "dir"; readonly path: string }
@@ -29,7 +44,14 @@ export interface BuildOptions {
   readonly dockerfile?: string;
   readonly tags?: readonly string[];
   readonly buildArgs?: Readonly<Record<string, string>>;
+  /** RUN network (default: DEFAULT_NETWORK, outbound access as docker build). */
   readonly network?: NetworkMode;
+  /** --add-host: extra lines of RUN's /etc/hosts. */
+  readonly extraHosts?: readonly ExtraHost[];
+  /** --label: set on the image config after the Dockerfile's LABELs (they win over LABEL). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** --annotation: on the manifests, the index, or the index's entries. */
+  readonly annotations?: readonly BuildAnnotation[];
   readonly runtime?: RuntimeName;
   /** PATH searched for the runtime binary (default: this process's PATH). */
   readonly runtimeSearchPath?: string;
@@ -61,6 +83,8 @@ export interface BuildOptions {
   readonly signal?: AbortSignal;
   /** Secrets RUN --mount=type=secret may mount (`--secret`); never stored anywhere. */
   readonly secrets?: readonly SecretSource[];
+  /** ssh agents RUN --mount=type=ssh may use (`--ssh`); the keys stay in the agent. */
+  readonly ssh?: readonly SshSource[];
   /** Internal, set by buildPlatforms for each platform it builds (no CLI flag). */
   readonly multiPlatform?: PlatformShare;
 }
@@ -91,4 +115,10 @@ export interface PlatformShare {
  * build's abort signal so Ctrl-C stops a pull or a cache transfer too. */
 export function buildRegistryAccess(opts: Pick<BuildOptions, "registry" | "signal">): ClientOptions {
   return { ...opts.registry, ...(opts.signal ? { signal: opts.signal } : {}) };
+}
+
+/** The annotations of one kind that apply to `platform` (all of them for the index), or undefined when none. */
+export function annotationsFor(all: readonly BuildAnnotation[] | undefined, on: BuildAnnotation["on"], platform: Platform | undefined): Record<string, string> | undefined {
+  const picked = (all ?? []).filter((a) => a.on === on && (!a.platform || !platform || platformMatches(a.platform, platform)));
+  return picked.length ? Object.fromEntries(picked.map((a) => [a.key, a.value])) : undefined;
 }

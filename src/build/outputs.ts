@@ -29,6 +29,10 @@ export async function writeOutputs(store: Store, snapshots: SnapshotIndex, img: 
       await exportRootfs(store, snapshots, img.layers, out.dest);
       continue;
     }
+    if (out.kind === "tar") {
+      await exportRootfsTar(store, snapshots, img.layers, out.dest);
+      continue;
+    }
     if (!img.manifest) throw new Error("internal: image manifest missing for a blob export");
     const image = { manifestDescriptor: img.manifest, manifest: await store.readJson<ImageManifest>(img.manifest.digest), config: img.config };
     const name = img.tags[0] ? familiarReference(parseReference(img.tags[0])) : undefined;
@@ -42,6 +46,12 @@ export async function exportRootfs(store: Store, snapshots: SnapshotIndex, layer
   await mkdir(dest, { recursive: true });
   if (layers.length === 0) return;
   await withRootfsView(store, snapshots, layers, (view) => run("cp", ["-a", `${view}/.`, dest]));
+}
+
+/** The final root filesystem as one tar (numeric owners, sorted names: the same tree gives the same tar). */
+export async function exportRootfsTar(store: Store, snapshots: SnapshotIndex, layers: readonly LayerRecord[], dest: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(dest)), { recursive: true });
+  await withRootfsView(store, snapshots, layers, (view) => run("tar", ["--sort=name", "--numeric-owner", "-C", view, "-cf", path.resolve(dest), "."]));
 }
 
 /** Runs `fn` on a read-only overlay view of `layers` (an empty directory for none), unmounted after. */

@@ -14,7 +14,7 @@ import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { expandWord } from "../dockerfile/expand.js";
 import type { Instruction, Location, Stage } from "../dockerfile/types.js";
 import type { RuntimeName } from "../exec/find-runtime.js";
-import type { NetworkMode } from "../exec/runtime-spec.js";
+import type { ExtraHost, NetworkMode } from "../exec/runtime-spec.js";
 import { envLookup, type ContainerConfig } from "../oci/config.js";
 import { formatPlatform } from "../oci/platform.js";
 import type { Digest } from "../oci/digest.js";
@@ -37,6 +37,7 @@ import { applyOnbuild } from "./steps/onbuild.js";
 import { isShownStep, type StageStepNames } from "./step-names.js";
 import { SANDBOX_HOSTNAME_ARG } from "./proxy-args.js";
 import type { SecretSource } from "../exec/secret-source.js";
+import type { SshSource } from "../exec/ssh-agent.js";
 
 export interface StageEnv {
   readonly dockerfilePath: string;
@@ -47,6 +48,7 @@ export interface StageEnv {
   readonly memo: StatMemo;
   readonly tmpDir: string;
   readonly network: NetworkMode;
+  readonly extraHosts?: readonly ExtraHost[];
   readonly runtime: RuntimeName;
   readonly runtimeSearchPath?: string;
   readonly sourceDateEpoch?: number;
@@ -80,6 +82,7 @@ export interface StageEnv {
   readonly secrets?: readonly SecretSource[];
   /** Cache mount directories a --no-cache step of this build already emptied (run-mounts.ts). */
   readonly emptyCacheMounts: Set<string>;
+  readonly sshSources?: readonly SshSource[];
 }
 
 export interface StageResult {
@@ -122,7 +125,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       let exec: () => Promise<ImageState> | ImageState;
       if (instr.kind === "run") {
         // Resolved once: the key is made of exactly what the executor runs.
-        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network });
+        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network, ...(env.extraHosts ? { extraHosts: env.extraHosts } : {}) });
         const sources = await runMountSources(
           { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, layerEnv: ctx.layerEnv, digestDir: path.join(env.records.dir, "mount-digests"), fromSource: ctx.fromSource },
           run,
@@ -281,6 +284,7 @@ function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyM
     ...(env.buildArgs.has(SANDBOX_HOSTNAME_ARG) ? { hostname: env.buildArgs.get(SANDBOX_HOSTNAME_ARG)! } : {}),
     ...(env.signal ? { signal: env.signal } : {}),
     ...(env.secrets ? { secrets: env.secrets } : {}),
+    ...(env.sshSources ? { sshSources: env.sshSources } : {}),
   };
 }
 

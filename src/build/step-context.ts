@@ -6,6 +6,7 @@ import type { Location } from "../dockerfile/types.js";
 import type { RuntimeName } from "../exec/find-runtime.js";
 import type { NetworkMode } from "../exec/runtime-spec.js";
 import type { SecretSource } from "../exec/secret-source.js";
+import type { SshSource } from "../exec/ssh-agent.js";
 import { envLookup } from "../oci/config.js";
 import type { EventSink } from "./events.js";
 import type { ImageState } from "./image-state.js";
@@ -40,6 +41,8 @@ export interface StepContext {
   readonly emptyCacheMounts?: Set<string>;
   /** RUN's hostname (--build-arg BUILDKIT_SANDBOX_HOSTNAME, as BuildKit); default buildkitsandbox. */
   readonly hostname?: string;
+  /** --ssh agents by id, for RUN --mount=type=ssh. */
+  readonly sshSources?: readonly SshSource[];
   /** Directory for RUN --mount=type=cache (the store's cache/mounts). */
   readonly cacheMountsDir?: string;
 }

@@ -38,6 +38,7 @@ export function runKey(input: RunKeyInput): Digest {
     r.cwd,
     r.user,
     r.network,
+    ...(r.extraHosts ? list("extra-hosts", r.extraHosts.map((h) => `${h.name} ${h.ip}`)) : []),
     r.security,
     r.createdBy,
     ...list("mounts", r.mounts.map((m, i) => `${canonicalJson(m)}\n${input.mountContent[i] ?? ""}`)),

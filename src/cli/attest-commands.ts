@@ -1,7 +1,7 @@
 // `kiln attest ls IMAGE` and `kiln attest show IMAGE`: the provenance and
 // SBOM statements an image index carries, read from the store, or from a
 // registry when the store does not hold the name (or with --remote).
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.js";
 import { listAttestations, readStatement, type AttestationRecord, type ContentSource } from "../attest/read-attestations.js";
 import { PredicateType } from "../attest/in-toto.js";
 import type { Digest } from "../oci/digest.js";
@@ -33,7 +33,7 @@ const TYPES: Record<string, string> = { provenance: PredicateType.slsaProvenance
 
 export async function attestCommand(store: Store, argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({ command: "attest",
     args: rest,
     allowPositionals: true,
     options: { ...TRANSPORT, remote: { type: "boolean" }, type: { type: "string" }, platform: { type: "string" } },

@@ -1,5 +1,5 @@
 // `kiln cache ls` and `kiln cache prune`.
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.js";
 import { pruneCache, snapshotSizes } from "../cache/prune.js";
 import { StepRecords } from "../cache/records.js";
 import type { Digest } from "../oci/digest.js";
@@ -14,7 +14,7 @@ export async function cacheCommand(store: Store, argv: string[], io: Io): Promis
   const snapshots = new SnapshotIndex(store.paths.snapshots);
   const records = new StepRecords(store.paths.cache, store.paths.tmp);
   if (sub === "ls") {
-    parseArgs({ args: rest, options: {} });
+    parseFlags({ command: "cache ls", args: rest, options: {} });
     const sizes = await snapshotSizes(snapshots);
     const rows = (await records.list())
       .sort((a, b) => b.mtimeMs - a.mtimeMs)
@@ -27,7 +27,7 @@ export async function cacheCommand(store: Store, argv: string[], io: Io): Promis
     return 0;
   }
   if (sub === "prune") {
-    const { values } = parseArgs({
+    const { values } = parseFlags({ command: "cache prune",
       args: rest,
       options: { all: { type: "boolean", short: "a" }, "keep-storage": { type: "string" }, filter: { type: "string", multiple: true }, force: { type: "boolean", short: "f" } },
     });

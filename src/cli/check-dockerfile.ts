@@ -1,6 +1,6 @@
 // `kiln build --check`: lint the Dockerfile without building. Prints each
-// warning BuildKit-style and fails only when the file asks for it
-// (`# check=error=true`), as `docker build --check` does.
+// warning BuildKit-style and exits 1 when there is any, as
+// `docker build --check` does.
 import { readDockerfile } from "../context/read-dockerfile.js";
 import { checkDockerfile, formatWarning, parseCheckDirective } from "../dockerfile/checks.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
@@ -11,7 +11,7 @@ export interface CheckRun {
   readonly err: (s: string) => void;
 }
 
-/** Returns the exit code: 0, or 1 when error=true and there were warnings. */
+/** Returns the exit code: 0 when clean, 1 when there were warnings. */
 export async function checkDockerfileCommand(run: CheckRun): Promise<number> {
   const { displayName: display, text } = await readDockerfile(run.contextDir, run.dockerfile);
   const df = parseDockerfile(text, display, { allowDuplicateStageNames: true });
@@ -26,5 +26,7 @@ export async function checkDockerfileCommand(run: CheckRun): Promise<number> {
     run.err(`ERROR: lint violation found for rules: ${[...new Set(warnings.map((w) => w.rule))].join(", ")}\n`);
     return 1;
   }
-  return 0;
+  // As buildx: --check fails on any warning, so CI can gate on it.
+  run.err(`Check complete, ${warnings.length} warning${warnings.length === 1 ? " has" : "s have"} been found!\n`);
+  return 1;
 }

@@ -1,7 +1,7 @@
 // One function per command: argv in, exit code out. The only place (with
 // main.ts) that reads argv and the environment or writes to the terminal.
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.js";
 import { build, type BuildResult } from "../build/build.js";
 import type { BuildOptions } from "../build/options.js";
 import { importRootfs } from "../import/rootfs-tarball.js";
@@ -16,7 +16,12 @@ import { formatLayerReport, layerReport } from "./layer-report.js";
 import { rawJsonProgress, ttyProgress } from "./progress-tty.js";
 import { parseBuildContexts } from "./parse-build-context.js";
 import { parseCacheFrom, parseCacheTo } from "./parse-cache-flag.js";
-import { parseOutput } from "./parse-output.js";
+import { outputAlias, parseOutput } from "./parse-output.js";
+import { imageId, prepareOutputSinks } from "./build-outputs.js";
+import { resolveBuildInputs, type BuildInputs } from "./build-inputs.js";
+import { parseAddHost, parseAnnotation, parseLabels, parseNetwork } from "./parse-build-flags.js";
+import { parseSshFlag } from "../exec/ssh-agent.js";
+import { formatError } from "./errors.js";
 import { asBuildResult, buildPlatforms, parsePlatformList } from "../build/build-platforms.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
@@ -35,6 +40,8 @@ export interface Io {
    * caller (the library, an in-process test) has no stdout to give.
    */
   readonly stdout?: NodeJS.WritableStream & { readonly isTTY?: boolean };
+  /** The process's stdin (build contexts and Dockerfiles from `-`); process.stdin when absent. */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly env: NodeJS.ProcessEnv;
   /** Whether stderr is a terminal (the live progress display); says nothing about stdout. */
   readonly isTty: boolean;
@@ -44,8 +51,9 @@ export interface Io {
   readonly registryMirrors?: readonly string[];
 }
 
-export async function buildCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+function parseBuildFlags(argv: readonly string[]) {
+  return parseFlags({
+    command: "build",
     args: argv,
     allowPositionals: true,
     options: {
@@ -53,7 +61,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       file: { type: "string", short: "f" },
       "build-arg": { type: "string", multiple: true },
       target: { type: "string" },
-      platform: { type: "string" },
+      platform: { type: "string", multiple: true },
       network: { type: "string" },
       runtime: { type: "string" },
       output: { type: "string", short: "o", multiple: true },
@@ -67,7 +75,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       secret: { type: "string", multiple: true },
       iidfile: { type: "string" },
       "metadata-file": { type: "string" },
-      "cache-to": { type: "string" },
+      "cache-to": { type: "string", multiple: true },
       "build-context": { type: "string", multiple: true },
       jobs: { type: "string" },
       "cache-from": { type: "string", multiple: true },
@@ -79,13 +87,45 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       attest: { type: "string", multiple: true },
       "attest-legacy": { type: "boolean" },
       "attest-referrers": { type: "boolean" },
+      label: { type: "string", multiple: true },
+      "add-host": { type: "string", multiple: true },
+      annotation: { type: "string", multiple: true },
+      ssh: { type: "string", multiple: true },
+      load: { type: "boolean" },
+      // Accepted and ignored, as buildx does: kiln keeps no intermediate containers.
+      rm: { type: "boolean" },
+      "force-rm": { type: "boolean" },
     },
   });
-  if (positionals.length !== 1) throw new KilnError("USAGE", "kiln build needs exactly one CONTEXT directory", { hint: "e.g. kiln build -t app:1 ." });
-  if (values.check) return checkDockerfileCommand({ contextDir: positionals[0]!, ...(values.file ? { dockerfile: values.file } : {}), err: io.err });
+}
+
+type BuildFlags = ReturnType<typeof parseBuildFlags>["values"];
+
+export async function buildCommand(store: Store, argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseBuildFlags(argv);
+  if (positionals.length !== 1) throw new KilnError("USAGE", "kiln build needs exactly one CONTEXT (a directory, a git URL, or - for a tar on stdin)", { hint: "e.g. kiln build -t app:1 ." });
+  const inputs = await resolveBuildInputs({ context: positionals[0]!, ...(values.file ? { file: values.file } : {}), tmpDir: store.paths.tmp, stdin: io.stdin ?? process.stdin });
+  try {
+    if (values.check) return await checkDockerfileCommand({ contextDir: inputs.contextDir, ...(inputs.dockerfile ? { dockerfile: inputs.dockerfile } : {}), err: io.err });
+    const mode = progressMode(values.progress ?? "auto", io.isTty, values.quiet ?? false);
+    try {
+      return await runBuild(store, values, inputs, io, mode);
+    } catch (err) {
+      // rawjson: stderr stays pure JSON lines, the error included.
+      if (mode !== "rawjson") throw err;
+      io.err(`${JSON.stringify({ kind: "error", time: new Date().toISOString(), code: (err as { code?: string }).code ?? "INTERNAL", message: formatError(err).replace(/^error: /, "").trimEnd() })}\n`);
+      return (err as { code?: string }).code === "USAGE" ? 2 : (err as { code?: string }).code === "INTERRUPTED" ? 130 : 1;
+    }
+  } finally {
+    await inputs.cleanup();
+  }
+}
+
+async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, io: Io, mode: ProgressMode | "rawjson"): Promise<number> {
   const secrets = (values.secret ?? []).map((s) => parseSecretFlag(s, io.env));
-  const network = values.network ?? "none";
-  if (network !== "none" && network !== "host") throw new KilnError("USAGE", `--network must be none or host, not "${network}"`);
+  const ssh = (values.ssh ?? []).map((s) => parseSshFlag(s, io.env));
+  const network = parseNetwork(values.network);
+  if ((values["cache-to"] ?? []).length > 1) throw new KilnError("USAGE", "kiln exports one --cache-to per build", { hint: "export to one place; --cache-from may name several" });
   const runtime = values.runtime ?? "runc";
   if (runtime !== "runc" && runtime !== "crun") throw new KilnError("USAGE", `--runtime must be runc or crun, not "${runtime}"`);
   const buildArgs: Record<string, string> = {};
@@ -100,18 +140,18 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   if (epochText !== undefined && !/^\d+$/.test(epochText)) throw new KilnError("USAGE", `SOURCE_DATE_EPOCH must be whole seconds, not "${epochText}"`);
   const { signal: _signal, ...registry } = await registryAccess(values, io);
   // --output type=registry,name=R is a tag that is also pushed (as buildx).
-  const outputSpecs = values.output ?? [];
+  const outputSpecs = (values.output ?? []).map(outputAlias);
   const registryOutputs = outputSpecs.filter((o) => /(^|,)type=registry(,|$)/.test(o)).map(parseRegistryOutput);
   const pushTo = [...(values.push ? (values.tag ?? []).map((name) => ({ name, byDigest: false })) : []), ...registryOutputs];
   if (values.push && (values.tag ?? []).length === 0) throw new KilnError("USAGE", "--push needs at least one -t NAME to push to");
-  const mode = progressMode(values.progress ?? "auto", io.isTty, values.quiet ?? false);
   const display =
     mode === "tty"
       ? ttyProgress(io.err, { columns: io.columns ?? 80 })
       : mode === "rawjson"
         ? rawJsonProgress(io.err)
         : { onEvent: progressPrinter(mode, io.err), close: () => {} };
-  const platforms = parsePlatformList(values.platform ? [values.platform] : []);
+  const platforms = parsePlatformList(values.platform ?? []);
+  if (values.load && platforms.length > 1) throw new KilnError("USAGE", "--load takes one platform: docker load reads a single image", { hint: "drop --load, or build one --platform" });
   const attestations = parseAttestFlags(
     {
       ...(values.provenance !== undefined ? { provenance: values.provenance } : {}),
@@ -124,19 +164,25 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
   );
   if (values["attest-referrers"] && !wantsAttestations(attestations)) throw new KilnError("USAGE", "--attest-referrers needs attestations to push", { hint: "add --provenance=mode=max or --sbom=true" });
   if (values["attest-referrers"] && attestations.form === "legacy") throw new KilnError("USAGE", "--attest-referrers needs the artifact form (its manifests carry a subject); drop --attest-legacy");
+  const outputs = outputSpecs.filter((o) => !/(^|,)type=registry(,|$)/.test(o)).map(parseOutput);
+  const sinks = await prepareOutputSinks(outputs, values.load ?? false, store.paths.tmp, io);
   let result;
   try {
     const common: Omit<BuildOptions, "platform"> = {
       store,
-      contextDir: positionals[0]!,
-      ...(values.file ? { dockerfile: values.file } : {}),
+      contextDir: inputs.contextDir,
+      ...(inputs.dockerfile ? { dockerfile: inputs.dockerfile } : {}),
       tags: [...(values.tag ?? []), ...registryOutputs.map((o) => o.name)],
       buildArgs,
       network,
+      ...(values["add-host"] ? { extraHosts: values["add-host"].map(parseAddHost) } : {}),
+      ...(values.label ? { labels: parseLabels(values.label) } : {}),
+      ...(values.annotation ? { annotations: values.annotation.flatMap(parseAnnotation) } : {}),
+      ...(ssh.length ? { ssh } : {}),
       runtime,
       ...(io.env.PATH !== undefined ? { runtimeSearchPath: io.env.PATH } : {}),
       ...(values.target ? { target: values.target } : {}),
-      outputs: outputSpecs.filter((o) => !/(^|,)type=registry(,|$)/.test(o)).map(parseOutput),
+      outputs: sinks.outputs,
       ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
       onEvent: display.onEvent,
       noCache: values["no-cache"] ?? false,
@@ -144,7 +190,7 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       explainCache: values["explain-cache"] ?? false,
       ...(io.signal ? { signal: io.signal } : {}),
       ...(secrets.length ? { secrets } : {}),
-      ...(values["cache-to"] ? { cacheTo: parseCacheTo(values["cache-to"]) } : {}),
+      ...(values["cache-to"]?.[0] ? { cacheTo: parseCacheTo(values["cache-to"][0]) } : {}),
       ...(values["cache-from"] ? { cacheFrom: values["cache-from"].map(parseCacheFrom) } : {}),
       pull: values.pull ?? false,
       ...(values.jobs !== undefined ? { jobs: parseJobs(values.jobs) } : {}),
@@ -162,10 +208,15 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       platforms.length > 1 || wantsAttestations(attestations)
         ? asBuildResult(await buildPlatforms({ ...common, platforms: platforms.length ? platforms : [hostPlatform()], ociMediaTypes, attestations }))
         : await build({ ...common, ...(platforms[0] ? { platform: platforms[0] } : {}) });
+  } catch (err) {
+    await sinks.discard();
+    throw err;
   } finally {
     display.close();
   }
-  if (values.iidfile) await writeFile(values.iidfile, result.manifest?.digest ?? "");
+  await sinks.deliver();
+  // docker's image ID is the config digest; an index's ID is its own digest.
+  if (values.iidfile) await writeFile(values.iidfile, await imageId(store, result.manifest));
   if (values["metadata-file"]) await writeFile(values["metadata-file"], `${JSON.stringify(await buildMetadata(store, result), null, 2)}\n`);
   // The report reads every layer; after a no-op rebuild it would repeat the
   // last one at the cost of the fastest path kiln has, so it follows real work.
@@ -184,9 +235,11 @@ export async function buildCommand(store: Store, argv: string[], io: Io): Promis
       if (out.byDigest) io.out(`${r.reference}@${r.digest}\n`);
     }
   }
+  if (mode === "rawjson") return 0; // stderr holds only the events
   if (!values.quiet) io.err(`${result.executed} steps run, ${result.cached} cached\n`);
-  if (values.quiet) io.out(`${result.manifest?.digest ?? ""}\n`);
-  else {
+  if (values.quiet) {
+    if (!sinks.usesStdout) io.out(`${await imageId(store, result.manifest)}\n`);
+  } else {
     if (result.manifest) io.err(`writing image ${result.manifest.digest}\n`);
     for (const t of result.tags) io.err(`naming to ${t}\n`);
   }
@@ -227,7 +280,7 @@ async function buildMetadata(store: Store, result: BuildResult): Promise<Record<
 }
 
 export async function importCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { platform: { type: "string" } } });
+  const { values, positionals } = parseFlags({ command: "import", args: argv, allowPositionals: true, options: { platform: { type: "string" } } });
   if (positionals.length !== 2) throw new KilnError("USAGE", "kiln import needs FILE and NAME[:TAG]", { hint: "e.g. kiln import rootfs.tar.gz busybox:latest" });
   const platform = values.platform ? parsePlatform(values.platform) : hostPlatform();
   const created = io.env.SOURCE_DATE_EPOCH !== undefined ? Number(io.env.SOURCE_DATE_EPOCH) : undefined;

@@ -1,7 +1,7 @@
 // `kiln save` and `kiln load`: docker and OCI archives.
 import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.js";
 import { dockerArchiveEntries } from "../export/docker-archive.js";
 import { type TarOptions, type TreeEntry, writeTar, writeTarFile } from "../export/file-tree.js";
 import { ociLayoutEntries } from "../export/oci-layout.js";
@@ -16,7 +16,7 @@ import type { Io } from "./commands.js";
 import { refNamed, requireImage } from "./image-remove-commands.js";
 
 export async function saveCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({ command: "save",
     args: argv,
     allowPositionals: true,
     options: { output: { type: "string", short: "o" }, format: { type: "string" } },
@@ -84,7 +84,7 @@ async function writeTarToStream(entries: TreeEntry[], out: NodeJS.WritableStream
 }
 
 export async function loadCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { input: { type: "string", short: "i" }, quiet: { type: "boolean", short: "q" } } });
+  const { values } = parseFlags({ command: "load", args: argv, options: { input: { type: "string", short: "i" }, quiet: { type: "boolean", short: "q" } } });
   const input = values.input ?? process.stdin;
   if (!values.input && process.stdin.isTTY) {
     throw new KilnError("USAGE", "kiln load reads an archive from -i FILE or from stdin, and stdin is a terminal", { hint: "kiln load -i app.tar" });

@@ -1,5 +1,5 @@
 // `kiln images`, `kiln inspect`, `kiln history`.
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.js";
 import { familiarReference, parseReference } from "../oci/reference.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
@@ -11,7 +11,7 @@ import { filterRows, formatItems, imageRows, shortId } from "./image-rows.js";
 import { requireImage } from "./image-remove-commands.js";
 
 export async function imagesCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({ command: "images",
     args: argv,
     allowPositionals: true,
     options: {
@@ -68,7 +68,8 @@ async function inspectObject(store: Store, img: ResolvedImage): Promise<Record<s
   }))];
   const c = img.config;
   return {
-    Id: img.manifestDescriptor.digest,
+    // docker's image ID: the config digest (the manifest digest is in RepoDigests and Descriptor).
+    Id: img.manifest.config.digest,
     RepoTags: tags,
     RepoDigests: repoDigests,
     Parent: "",
@@ -89,7 +90,7 @@ async function inspectObject(store: Store, img: ResolvedImage): Promise<Record<s
 }
 
 export async function inspectCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: "string", short: "f" }, type: { type: "string" } } });
+  const { values, positionals } = parseFlags({ command: "inspect", args: argv, allowPositionals: true, options: { format: { type: "string", short: "f" }, type: { type: "string" } } });
   if (positionals.length === 0) throw new KilnError("USAGE", "kiln inspect needs at least one IMAGE", { hint: 'e.g. kiln inspect --format "{{.Id}}" busybox' });
   const tpl = values.format && values.format !== "json" ? parseTemplate(values.format) : undefined;
   const out: Record<string, unknown>[] = [];
@@ -112,7 +113,7 @@ export async function inspectCommand(store: Store, argv: string[], io: Io): Prom
 // ---------------------------------------------------------------- history
 
 export async function historyCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({ command: "history",
     args: argv,
     allowPositionals: true,
     options: {

@@ -1,7 +1,7 @@
 // `kiln tag`, `kiln rmi`, `kiln image prune`, `kiln du`.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.js";
 import { snapshotSizes } from "../cache/prune.js";
 import { StepRecords } from "../cache/records.js";
 import type { ImageConfig } from "../oci/config.js";
@@ -37,7 +37,7 @@ export async function refNamed(store: Store, name: string): Promise<ImageRef | u
 }
 
 export async function tagCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const { positionals } = parseFlags({ command: "tag", args: argv, allowPositionals: true, options: {} });
   if (positionals.length !== 2) throw new KilnError("USAGE", "kiln tag needs SOURCE and TARGET", { hint: "e.g. kiln tag myapp:1 registry.example.com/myapp:1" });
   const [src, dst] = positionals as [string, string];
   // A name keeps what it points at (a whole multi-platform index); an ID names one manifest.
@@ -50,7 +50,7 @@ export async function tagCommand(store: Store, argv: string[], io: Io): Promise<
 }
 
 export async function rmiCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({ command: "rmi",
     args: argv,
     allowPositionals: true,
     options: { force: { type: "boolean", short: "f" }, "no-prune": { type: "boolean" } },
@@ -149,7 +149,7 @@ async function danglingManifests(store: Store): Promise<{ digest: Digest }[]> {
 }
 
 export async function imagePruneCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags({ command: "image prune",
     args: argv,
     options: { all: { type: "boolean", short: "a" }, force: { type: "boolean", short: "f" }, filter: { type: "string", multiple: true } },
   });
@@ -199,7 +199,7 @@ export async function imagePruneCommand(store: Store, argv: string[], io: Io): P
 // ---------------------------------------------------------------- du
 
 export async function duCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { verbose: { type: "boolean", short: "v" }, format: { type: "string" } } });
+  const { values } = parseFlags({ command: "du", args: argv, options: { verbose: { type: "boolean", short: "v" }, format: { type: "string" } } });
   const snapshots = new SnapshotIndex(store.paths.snapshots);
   const records = new StepRecords(store.paths.cache, store.paths.tmp);
   const refs = await store.listImages();

@@ -2,7 +2,7 @@
 // indexes) in the store into one OCI image index, as `docker buildx
 // imagetools create` does for a registry — the last step of building each
 // platform on its own runner. `kiln index inspect NAME`: what an index holds.
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.js";
 import { indexEntry, manifestPlatform, mergeIndexEntries, putIndex } from "../export/image-index.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { isDigest, type Digest } from "../oci/digest.js";
@@ -116,7 +116,7 @@ export async function createIndex(store: Store, sources: readonly string[], opts
 export async function indexCommand(store: Store, argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "create") {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({ command: "index create",
       args: rest,
       allowPositionals: true,
       options: { tag: { type: "string", short: "t", multiple: true }, "dry-run": { type: "boolean" } },
@@ -139,7 +139,7 @@ export async function indexCommand(store: Store, argv: string[], io: Io): Promis
     return 0;
   }
   if (sub === "inspect") {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { raw: { type: "boolean" } } });
+    const { values, positionals } = parseFlags({ command: "index inspect", args: rest, allowPositionals: true, options: { raw: { type: "boolean" } } });
     if (positionals.length !== 1) throw new KilnError("USAGE", "kiln index inspect needs one NAME", { hint: INDEX_USAGE.split("\n")[1]!.trim() });
     const d = await sourceDescriptor(store, positionals[0]!);
     const buf = await store.readBlob(d.digest);

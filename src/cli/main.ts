@@ -134,6 +134,7 @@ function processIo(): Io {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     stdout: process.stdout,
+    stdin: process.stdin,
     env: process.env,
     isTty: process.stderr.isTTY === true,
     ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),

@@ -21,6 +21,8 @@ function target(flag: string, spec: string, kv: Map<string, string>, dirKey: "de
 }
 
 export function parseCacheFrom(spec: string): CacheTarget {
+  // The classic form, `--cache-from REF`, is a registry cache (buildx: type=registry,ref=REF).
+  if (!spec.includes("=")) return { kind: "registry", ref: spec };
   return target("--cache-from", spec, keyValues("--cache-from", spec), "src");
 }
 

@@ -16,8 +16,16 @@ export function parseOutput(spec: string): Output {
     case "docker":
       return { kind: "docker", dest };
     case "local":
+      if (dest === "-") throw new KilnError("INVALID_OUTPUT", `invalid --output "${spec}": type=local writes a directory, not stdout`, { hint: "use -o - (a tar of the files on stdout)" });
       return { kind: "local", dest };
+    case "tar":
+      return { kind: "tar", dest };
     default:
-      throw new KilnError("INVALID_OUTPUT", `invalid --output "${spec}": unknown type "${type ?? ""}"`, { hint: "types: oci, docker, local" });
+      throw new KilnError("INVALID_OUTPUT", `invalid --output "${spec}": unknown type "${type ?? ""}"`, { hint: "types: oci, docker, local, tar, registry" });
   }
+}
+
+/** buildx's shorthand: `-o -` is the final filesystem as a tar on stdout. */
+export function outputAlias(spec: string): string {
+  return spec === "-" ? "type=tar,dest=-" : spec;
 }

@@ -1,5 +1,5 @@
 // push, pull, login and logout: argv in, exit code out, like commands.ts.
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
 import { familiarReference, parseReference } from "../oci/reference.js";
 import { removeCredentials, saveCredentials } from "../registry/credentials.js";
@@ -15,7 +15,7 @@ import { registryAccess, TRANSPORT } from "./registry-options.js";
 const short = (d: string): string => d.slice(7, 19);
 
 export async function pushCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...TRANSPORT, quiet: { type: "boolean", short: "q" } } });
+  const { values, positionals } = parseFlags({ command: "push", args: argv, allowPositionals: true, options: { ...TRANSPORT, quiet: { type: "boolean", short: "q" } } });
   if (positionals.length < 1 || positionals.length > 2) throw new KilnError("USAGE", "kiln push needs IMAGE [DESTINATION]", { hint: "e.g. kiln push 127.0.0.1:5000/app:1" });
   const r = await pushImage({
     ...(await registryAccess(values, io)),
@@ -38,7 +38,7 @@ export async function pushCommand(store: Store, argv: string[], io: Io): Promise
 }
 
 export async function pullCommand(store: Store, argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({ command: "pull",
     args: argv,
     allowPositionals: true,
     options: { ...TRANSPORT, platform: { type: "string" }, "all-platforms": { type: "boolean" }, quiet: { type: "boolean", short: "q" } },
@@ -63,7 +63,7 @@ export async function pullCommand(store: Store, argv: string[], io: Io): Promise
 }
 
 export async function loginCommand(_store: Store, argv: string[], io: Io & { readonly stdin?: NodeJS.ReadableStream }): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({ command: "login",
     args: argv,
     allowPositionals: true,
     options: { ...TRANSPORT, username: { type: "string", short: "u" }, password: { type: "string", short: "p" }, "password-stdin": { type: "boolean" } },
@@ -89,7 +89,7 @@ export async function loginCommand(_store: Store, argv: string[], io: Io & { rea
 }
 
 export async function logoutCommand(_store: Store, argv: string[], io: Io): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const { positionals } = parseFlags({ command: "logout", args: argv, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new KilnError("USAGE", "kiln logout needs the registry HOST");
   const host = normalizeHost(positionals[0]!);
   if (await removeCredentials(host, io.env)) io.out(`Removing login credentials for ${host}\n`);

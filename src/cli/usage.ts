@@ -1,25 +1,31 @@
 // Help text, one entry per command.
 export const COMMANDS: Record<string, { usage: string; summary: string; options?: string }> = {
   build: {
-    usage: "kiln build [OPTIONS] CONTEXT",
+    usage: "kiln build [OPTIONS] CONTEXT|-|GIT-URL",
     summary: "Build an image from a Dockerfile",
     options: `  -t, --tag NAME[:TAG]        Name the image in the local store (repeatable)
-  -f, --file PATH             Dockerfile (default: CONTEXT/Dockerfile)
+  -f, --file PATH             Dockerfile (default: CONTEXT/Dockerfile; - reads it from stdin)
       --build-arg KEY=VALUE   Set a build-time variable (repeatable; KEY alone takes it from the environment)
       --target STAGE          Build this stage
-      --platform LIST         Target platform(s), e.g. linux/amd64,linux/arm64: one image index (default: this machine's)
-      --network none|host     RUN network (default: none)
+      --platform LIST         Target platform(s), e.g. linux/amd64,linux/arm64 (repeatable): one image index (default: this machine's)
+      --network MODE          RUN network: default (outbound access, the host's network) | host | none
+      --add-host NAME:IP      Add a line to RUN's /etc/hosts (repeatable)
+      --label KEY=VALUE       Set an image label (repeatable; wins over the Dockerfile's LABEL)
+      --annotation [TYPE:]K=V Annotation on the manifest (default), index: or manifest-descriptor: (repeatable)
+      --ssh default|ID=SOCKET Forward an ssh-agent to RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)
+      --load                  Load the image into docker (docker load, via DOCKER_HOST) after the build
+      --rm, --force-rm        Accepted for docker compatibility; no effect
       --runtime runc|crun     OCI runtime for RUN (default: runc)
-  -o, --output SPEC           type=oci,dest=F[,tar=false] | type=docker,dest=F | type=local,dest=DIR (repeatable)
+  -o, --output SPEC           type=oci,dest=F[,tar=false] | type=docker,dest=F | type=local,dest=DIR | type=tar,dest=F (repeatable; dest=- or -o - is stdout)
       --progress MODE         auto | plain | tty | rawjson | quiet (default: auto: tty when stderr is a terminal, else plain)
-      --iidfile FILE          Write the image digest to FILE
+      --iidfile FILE          Write the image ID (config digest; an index's digest) to FILE
       --metadata-file FILE    Write buildx-style build metadata (containerimage.digest, containerimage.descriptor, image.name) as JSON
       --reproducible          Clamp timestamps to SOURCE_DATE_EPOCH (0 when unset)
       --no-cache              Do not use the build cache (results are still recorded)
       --jobs N                Steps that may run at once across independent stages (default: CPU count)
       --build-context N=V     Named context for FROM N / COPY --from=N: DIR | docker-image://REF | oci-layout://PATH[:TAG]
       --cache-to SPEC         Export the cache: type=local,dest=DIR | type=registry,ref=REF [,mode=min|max][,mounts=true]
-      --cache-from SPEC       Import a cache first: type=local,src=DIR | type=registry,ref=REF (repeatable)
+      --cache-from SPEC       Import a cache first: type=local,src=DIR | type=registry,ref=REF | REF (repeatable)
       --push                  Push every -t NAME after the build (also: --output type=registry,name=REF)
       --pull                  Pull FROM images even when the store has them
       --insecure-registry H   Allow plain http / unverified TLS for H (repeatable)
@@ -29,19 +35,22 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --explain-cache         Say why every step missed the cache
       --secret id=ID,src=FILE|env=VAR
                               Secret for RUN --mount=type=secret (repeatable; never stored in the image)
-      --check                 Run the build checks (lint) only, without building
+      --check                 Run the build checks (lint) only, without building; exit 1 on any warning
       --provenance V          SLSA provenance: true | false | mode=min|max[,builder-id=URI] (default: mode=min when pushing, else off)
       --sbom true|false       SPDX SBOM of the final filesystem (dpkg, apk, npm, go.mod, pip/poetry)
       --attest SPEC           type=provenance,mode=max | type=sbom | type=…,disabled=true (repeatable, as buildx)
       --attest-legacy         Attestation manifests in BuildKit's older form (placeholder config, no subject)
       --attest-referrers      Also make attestations findable as OCI 1.1 referrers when pushing (tag schema fallback)
-  -q, --quiet                 Print only the image digest
+  -q, --quiet                 Print only the image ID
 
 Examples:
   kiln build -t myapp:1 .
   kiln build --progress plain --iidfile iid.txt --metadata-file meta.json -t myapp:1 .
   kiln build --progress rawjson . 2> events.jsonl
   kiln build -o type=docker,dest=app.tar -t myapp:1 .
+  tar -c . | kiln build -t myapp:1 -
+  kiln build -t myapp:1 'file:///src/repo.git#main:app'
+  kiln build --ssh default -o - . > rootfs.tar
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) kiln build --push --provenance=mode=max --sbom=true -t reg/app:1 .`,
   },
   import: {

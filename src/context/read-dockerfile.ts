@@ -1,6 +1,6 @@
 // Where the Dockerfile is (-f, else CONTEXT/Dockerfile), how errors name it
 // (relative to the working directory), and its text.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { KilnError } from "../util/errors.js";
 
@@ -12,6 +12,10 @@ export interface DockerfileSource {
 }
 
 export async function readDockerfile(contextDir: string, dockerfile?: string): Promise<DockerfileSource> {
+  // A wrong context path is the likelier mistake than a missing Dockerfile: say that first.
+  const ctx = await stat(contextDir).catch(() => undefined);
+  if (!ctx) throw new KilnError("NO_CONTEXT", `build context "${contextDir}" does not exist`, { hint: "the last argument of kiln build is the context directory, e.g. kiln build -t app:1 ." });
+  if (!ctx.isDirectory()) throw new KilnError("NO_CONTEXT", `build context "${contextDir}" is not a directory`, { hint: "to build from a tar, pipe it: kiln build - < context.tar" });
   const file = path.resolve(dockerfile ?? path.join(contextDir, "Dockerfile"));
   const displayName = path.relative(process.cwd(), file) || "Dockerfile";
   try {

@@ -39,6 +39,16 @@ export type RunMount =
       readonly mode: number;
       readonly uid: number;
       readonly gid: number;
+    }
+  | {
+      readonly type: "ssh";
+      /** "" when not given: the step numbers it (/run/buildkit/ssh_agent.N, as BuildKit). */
+      readonly target: string;
+      readonly id: string;
+      readonly required: boolean;
+      readonly mode: number;
+      readonly uid: number;
+      readonly gid: number;
     };
 
 const MOUNT_TYPES = ["bind", "cache", "tmpfs", "secret", "ssh"];
@@ -134,7 +144,7 @@ export function resolveMount(flag: MountFlag, vars: VarLookup, workdir: string, 
     }
     if (f.key === "type") {
       type = value.toLowerCase();
-      if (!MOUNT_TYPES.includes(type)) throw fail(`unsupported mount type "${value}"${didYouMean(value, MOUNT_TYPES)}`, "use bind, cache, tmpfs or secret");
+      if (!MOUNT_TYPES.includes(type)) throw fail(`unsupported mount type "${value}"${didYouMean(value, MOUNT_TYPES)}`, "use bind, cache, tmpfs, secret or ssh");
     }
     if ((f.key === "required" && type !== "secret" && type !== "ssh") || (f.key === "size" && type !== "tmpfs")) {
       throw fail(`unexpected key '${f.key}' for mount type '${type}'`);
@@ -201,8 +211,13 @@ export function resolveMount(flag: MountFlag, vars: VarLookup, workdir: string, 
         gid: int("gid", 0),
       };
     }
-    default:
-      throw fail("type=ssh is not supported yet", "pass credentials with --secret and --mount=type=secret");
+    default: {
+      if (flag.from !== undefined) throw fail("ssh mount should not have a from");
+      const required = v.get("required");
+      const req = required === undefined ? false : parseBool(required);
+      if (req === undefined) throw fail(`invalid value for required: ${required}`);
+      return { type: "ssh", target: target ?? "", id: v.get("id") || "default", required: req, mode: int("mode", 0o600), uid: int("uid", 0), gid: int("gid", 0) };
+    }
   }
 }
 

@@ -11,12 +11,14 @@ import type { Writable } from "node:stream";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import { KilnError } from "../util/errors.js";
 import { findRuntime, type RuntimeName } from "./find-runtime.js";
-import { mountDestinations, runtimeSpec, type ExtraMount, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
+import { hostsFileText, mountDestinations, runtimeSpec, type ExtraHost, type ExtraMount, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
 
 export interface RunOptions {
   readonly rootfs: string;
   readonly process: ProcessSpec;
   readonly network: NetworkMode;
+  /** --add-host entries for /etc/hosts. */
+  readonly extraHosts?: readonly ExtraHost[];
   readonly runtime?: RuntimeName;
   /** Where the bundle (config.json, hosts) is written; removed afterwards. */
   readonly stateDir?: string;
@@ -48,7 +50,7 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
   try {
     const hostsFile = path.join(bundle, "hosts");
     const hostname = opts.hostname ?? "buildkitsandbox";
-    await writeFile(hostsFile, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+    await writeFile(hostsFile, hostsFileText(hostname, opts.extraHosts));
     const spec = runtimeSpec({
       rootfs: opts.rootfs,
       process: opts.process,

@@ -6,6 +6,28 @@ import type { ResolvedUser } from "./user.js";
 
 export type NetworkMode = "none" | "host";
 
+/**
+ * What RUN gets when nobody asked (`--network=default`): outbound access, as
+ * `docker build` gives. The host's network namespace, with kiln's own
+ * /etc/hosts and the host's /etc/resolv.conf bound read-only (BuildKit's OCI
+ * worker default). Measured against a separate netns with slirp4netns: a RUN
+ * fetching from a loopback HTTP server took +150 ms per RUN for slirp4netns
+ * to start and half the throughput, and the host's 127.0.0.1 (a local
+ * registry or proxy) is not reachable from a separate netns.
+ */
+export const DEFAULT_NETWORK: NetworkMode = "host";
+
+/** One `--add-host NAME:IP` line of RUN's /etc/hosts. */
+export interface ExtraHost {
+  readonly name: string;
+  readonly ip: string;
+}
+
+/** RUN's /etc/hosts: localhost, the sandbox's hostname, then --add-host entries (docker's order). */
+export function hostsFileText(hostname: string, extra: readonly ExtraHost[] = []): string {
+  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extra.map((h) => `${h.ip}\t${h.name}\n`).join("")}`;
+}
+
 export interface ProcessSpec {
   readonly args: readonly string[];
   readonly env: readonly string[];

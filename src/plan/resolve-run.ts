@@ -8,7 +8,7 @@
 import type { RunInstruction } from "../dockerfile/types.js";
 import { resolveMount, type RunMount } from "../dockerfile/run-flags.js";
 import type { RunSecurity } from "../dockerfile/types.js";
-import type { NetworkMode } from "../exec/runtime-spec.js";
+import type { ExtraHost, NetworkMode } from "../exec/runtime-spec.js";
 import { DEFAULT_PATH, envLookup, type ContainerConfig } from "../oci/config.js";
 
 export const DEFAULT_SHELL: readonly string[] = ["/bin/sh", "-c"];
@@ -29,6 +29,8 @@ export interface ResolvedRun {
   /** The USER in effect, as written in the config (the rootfs's /etc/passwd resolves it). */
   readonly user: string;
   readonly network: NetworkMode;
+  /** --add-host lines of the step's /etc/hosts (absent when none). */
+  readonly extraHosts?: readonly ExtraHost[];
   readonly security: RunSecurity;
   readonly mounts: readonly RunMount[];
   /** The image history's created_by for this step. */
@@ -42,6 +44,7 @@ export interface RunScope {
   readonly proxyEnv: readonly string[];
   /** The build's network (--network), for RUN without its own. */
   readonly network: NetworkMode;
+  readonly extraHosts?: readonly ExtraHost[];
 }
 
 export function resolveRun(instr: RunInstruction, scope: RunScope): ResolvedRun {
@@ -62,6 +65,7 @@ export function resolveRun(instr: RunInstruction, scope: RunScope): ResolvedRun 
     cwd,
     user: c.User ?? "",
     network: n === undefined || n === "default" ? scope.network : n,
+    ...(scope.extraHosts?.length ? { extraHosts: scope.extraHosts } : {}),
     security: instr.flags.security ?? "sandbox",
     mounts: instr.flags.mounts.map((m) => resolveMount(m, vars, cwd, instr.location)),
     createdBy: instr.form === "exec" ? `RUN ${JSON.stringify(args)} # buildkit` : `RUN ${args.join(" ")} # buildkit`,

@@ -90,9 +90,10 @@ describe("build checks", () => {
       return kiln(["--root", root, "build", "--check", "-f", path.join(ctx, "Dockerfile"), ctx]);
     }
 
-    it("prints warnings and exits 0 without error=true", async () => {
+    it("prints warnings and exits 1 without error=true, as buildx --check", async () => {
       const r = await check("warn", "FROM busybox\nCMD echo hi\n");
-      expect(r.code).toBe(0);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Check complete, 1 warning has been found!/);
       expect(r.stderr).toMatch(/^WARNING: JSONArgsRecommended - .*Dockerfile:2: JSON arguments recommended for CMD/m);
     });
 

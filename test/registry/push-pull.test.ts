@@ -87,8 +87,9 @@ describe("kiln push/pull with a plain-http registry on 127.0.0.1", () => {
       expect(r.stdout).toContain(`Digest: ${want}`);
       const i = await kiln(["--root", empty, "inspect", `${reg.host}/team/hello:1`], env);
       expect(i.code, i.stderr).toBe(0);
-      const [img] = JSON.parse(i.stdout) as { Id: string; RepoTags: string[]; RootFS: { Layers: string[] } }[];
-      expect(img!.Id).toBe(want);
+      const [img] = JSON.parse(i.stdout) as { Id: string; RepoTags: string[]; RepoDigests: string[]; Descriptor: { digest: string }; RootFS: { Layers: string[] } }[];
+      expect(img!.Descriptor.digest).toBe(want);
+      expect(img!.Id).toBe(JSON.parse(skopeoRaw(`${reg.host}/team/hello:1`).toString()).config.digest);
       expect(img!.RepoTags).toEqual([`${reg.host}/team/hello:1`]);
       expect(img!.RootFS.Layers.length).toBeGreaterThan(1);
       // Pulling again downloads nothing.

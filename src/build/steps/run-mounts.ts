@@ -9,6 +9,7 @@ import path from "node:path";
 import type { RunMount } from "../../dockerfile/run-flags.js";
 import type { ExtraMount } from "../../exec/runtime-spec.js";
 import type { SecretSource } from "../../exec/secret-source.js";
+import { serveAgentProxy } from "../../exec/ssh-agent.js";
 import { copyIntoRoot } from "../../fsutil/copy-into-root.js";
 import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
 import { KilnError, type SourceLocation } from "../../util/errors.js";
@@ -33,13 +34,16 @@ export async function prepareMounts(ctx: StepContext, specs: readonly RunMount[]
   const env: string[] = [];
   const release: (() => void)[] = [];
   const views: SourceView[] = [];
+  const closers: (() => Promise<void>)[] = [];
   const cleanup = async () => {
+    for (const c of closers) await c();
     for (const r of release) r();
     for (const v of views) await v.close();
     await rm(scratch, { recursive: true, force: true });
   };
   try {
     let n = 0;
+    let sshCount = 0;
     for (const [i, m] of specs.entries()) {
       const dir = path.join(scratch, String(n++));
       switch (m.type) {
@@ -106,6 +110,21 @@ export async function prepareMounts(ctx: StepContext, specs: readonly RunMount[]
             await chmod(file, m.mode);
             mounts.push({ kind: "bind", source: file, destination: m.target, readonly: true, file: true });
           }
+          break;
+        }
+        case "ssh": {
+          const source = ctx.sshSources?.find((s) => s.id === m.id);
+          const target = m.target || `/run/buildkit/ssh_agent.${sshCount++}`;
+          if (!source) {
+            if (m.required) throw new KilnError("SSH_NOT_FOUND", `ssh agent "${m.id}" is required but was not given`, { location: loc, hint: m.id === "default" ? "pass --ssh default (forwards $SSH_AUTH_SOCK)" : `pass --ssh ${m.id}=/path/to/agent.sock` });
+            break; // BuildKit skips a missing optional ssh mount
+          }
+          await mkdir(dir, { mode: 0o700 });
+          const proxy = await serveAgentProxy(source, path.join(dir, "agent.sock"), m);
+          closers.push(proxy.close);
+          mounts.push({ kind: "bind", source: path.join(dir, "agent.sock"), destination: target, readonly: false, file: true });
+          // The first ssh mount is the one ssh and git find by default.
+          if (!env.some((e) => e.startsWith("SSH_AUTH_SOCK="))) env.push(`SSH_AUTH_SOCK=${target}`);
           break;
         }
       }

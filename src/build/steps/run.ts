@@ -50,6 +50,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
       mounts: [...prepared.mounts, ...(scriptMount ? [scriptMount.mount] : [])],
       network: run.network,
       ...(ctx.hostname !== undefined ? { hostname: ctx.hostname } : {}),
+      ...(run.extraHosts ? { extraHosts: run.extraHosts } : {}),
       runtime: ctx.runtime,
       stateDir: ctx.layerEnv.tmpDir,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -61,7 +62,8 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
       throw new KilnError(
         "RUN_FAILED",
         `process "${args.join(" ")}" did not complete successfully: exit code ${exitCode}`,
-        { location: loc },
+        // Without a network a download fails in ways that do not say why.
+        { location: loc, ...(run.network === "none" ? { hint: `the step ran with network "none" (no network access); if it needs one, drop ${ctx.network === "none" ? "--network=none" : "RUN --network=none"}` } : {}) },
       );
     }
     } finally {
