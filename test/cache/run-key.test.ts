@@ -69,6 +69,10 @@ describe("RUN cache key", () => {
     // Dropping an optional part counts too.
     const { script: _s, ...noScript } = run;
     expect(runKey({ ...input, run: noScript })).not.toBe(base);
+    // --add-host lines reach the step's /etc/hosts: adding or changing one is another step.
+    const hosts = { ...input, run: { ...run, extraHosts: [{ name: "db", ip: "10.0.0.5" }] } };
+    expect(runKey(hosts)).not.toBe(base);
+    for (const m of mutations(hosts).filter((x) => x.path.startsWith("run.extraHosts"))) expect(runKey(m.apply(hosts) as RunKeyInput), m.path).not.toBe(runKey(hosts));
   });
 
   it("proxy variables are not part of the key (as BuildKit)", () => {
