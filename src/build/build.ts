@@ -158,6 +158,7 @@ async function buildStages(
     emptyCacheMounts: shared?.emptyCacheMounts ?? new Set(),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
     ...(opts.ssh ? { sshSources: opts.ssh } : {}),
+    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   };
 
   const importCaches = async () => {

@@ -1,5 +1,6 @@
 import type { RuntimeName } from "../exec/find-runtime.js";
 import type { ExtraHost, NetworkMode } from "../exec/runtime-spec.js";
+import type { SandboxOptions } from "../exec/sandbox.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import type { SshSource } from "../exec/ssh-agent.js";
 import { platformMatches, type Platform } from "../oci/platform.js";
@@ -85,6 +86,8 @@ export interface BuildOptions {
   readonly secrets?: readonly SecretSource[];
   /** ssh agents RUN --mount=type=ssh may use (`--ssh`); the keys stay in the agent. */
   readonly ssh?: readonly SshSource[];
+  /** How RUN is confined and limited: seccomp, `--allow security.insecure`, `--ulimit`, `--shm-size`, `--pids-limit`. */
+  readonly sandbox?: SandboxOptions;
   /** Internal, set by buildPlatforms for each platform it builds (no CLI flag). */
   readonly multiPlatform?: PlatformShare;
 }

@@ -38,6 +38,7 @@ import { isShownStep, type StageStepNames } from "./step-names.js";
 import { SANDBOX_HOSTNAME_ARG } from "./proxy-args.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import type { SshSource } from "../exec/ssh-agent.js";
+import type { SandboxOptions } from "../exec/sandbox.js";
 
 export interface StageEnv {
   readonly dockerfilePath: string;
@@ -83,6 +84,7 @@ export interface StageEnv {
   /** Cache mount directories a --no-cache step of this build already emptied (run-mounts.ts). */
   readonly emptyCacheMounts: Set<string>;
   readonly sshSources?: readonly SshSource[];
+  readonly sandbox?: SandboxOptions;
 }
 
 export interface StageResult {
@@ -285,6 +287,7 @@ function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyM
     ...(env.signal ? { signal: env.signal } : {}),
     ...(env.secrets ? { secrets: env.secrets } : {}),
     ...(env.sshSources ? { sshSources: env.sshSources } : {}),
+    ...(env.sandbox ? { sandbox: env.sandbox } : {}),
   };
 }
 

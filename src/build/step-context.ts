@@ -5,6 +5,7 @@ import type { VarLookup } from "../dockerfile/expand.js";
 import type { Location } from "../dockerfile/types.js";
 import type { RuntimeName } from "../exec/find-runtime.js";
 import type { NetworkMode } from "../exec/runtime-spec.js";
+import type { SandboxOptions } from "../exec/sandbox.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import type { SshSource } from "../exec/ssh-agent.js";
 import { envLookup } from "../oci/config.js";
@@ -43,6 +44,8 @@ export interface StepContext {
   readonly hostname?: string;
   /** --ssh agents by id, for RUN --mount=type=ssh. */
   readonly sshSources?: readonly SshSource[];
+  /** Seccomp, --allow security.insecure and the process limits for RUN. */
+  readonly sandbox?: SandboxOptions;
   /** Directory for RUN --mount=type=cache (the store's cache/mounts). */
   readonly cacheMountsDir?: string;
 }

@@ -22,6 +22,7 @@ import { resolveBuildInputs, type BuildInputs } from "./build-inputs.js";
 import { parseAddHost, parseAnnotation, parseLabels, parseNetwork } from "./parse-build-flags.js";
 import { parseSshFlag } from "../exec/ssh-agent.js";
 import { formatError } from "./errors.js";
+import { parseSandboxFlags } from "./parse-sandbox.js";
 import { asBuildResult, buildPlatforms, parsePlatformList } from "../build/build-platforms.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
@@ -95,6 +96,11 @@ function parseBuildFlags(argv: readonly string[]) {
       // Accepted and ignored, as buildx does: kiln keeps no intermediate containers.
       rm: { type: "boolean" },
       "force-rm": { type: "boolean" },
+      ulimit: { type: "string", multiple: true },
+      "shm-size": { type: "string" },
+      "pids-limit": { type: "string" },
+      "security-opt": { type: "string", multiple: true },
+      allow: { type: "string", multiple: true },
     },
   });
 }
@@ -126,6 +132,7 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
   const ssh = (values.ssh ?? []).map((s) => parseSshFlag(s, io.env));
   const network = parseNetwork(values.network);
   if ((values["cache-to"] ?? []).length > 1) throw new KilnError("USAGE", "kiln exports one --cache-to per build", { hint: "export to one place; --cache-from may name several" });
+  const sandbox = parseSandboxFlags(values);
   const runtime = values.runtime ?? "runc";
   if (runtime !== "runc" && runtime !== "crun") throw new KilnError("USAGE", `--runtime must be runc or crun, not "${runtime}"`);
   const buildArgs: Record<string, string> = {};
@@ -190,6 +197,7 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
       explainCache: values["explain-cache"] ?? false,
       ...(io.signal ? { signal: io.signal } : {}),
       ...(secrets.length ? { secrets } : {}),
+      ...(sandbox ? { sandbox } : {}),
       ...(values["cache-to"]?.[0] ? { cacheTo: parseCacheTo(values["cache-to"][0]) } : {}),
       ...(values["cache-from"] ? { cacheFrom: values["cache-from"].map(parseCacheFrom) } : {}),
       pull: values.pull ?? false,

@@ -16,6 +16,14 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --load                  Load the image into docker (docker load, via DOCKER_HOST) after the build
       --rm, --force-rm        Accepted for docker compatibility; no effect
       --runtime runc|crun     OCI runtime for RUN (default: runc)
+      --ulimit NAME=SOFT[:HARD]
+                              A resource limit for RUN, e.g. nofile=1024:2048 (repeatable; -1: unlimited)
+      --shm-size SIZE         Size of RUN's /dev/shm, e.g. 128m (default: 64m)
+      --pids-limit N          Most processes/threads a RUN may have at once (default: no limit, as docker's; 0 or -1: none)
+      --security-opt seccomp=unconfined
+                              Run RUN without Docker's default seccomp profile
+      --allow security.insecure
+                              Let RUN --security=insecure steps run with every capability, no seccomp, all devices
   -o, --output SPEC           type=oci,dest=F[,tar=false] | type=docker,dest=F | type=local,dest=DIR | type=tar,dest=F (repeatable; dest=- or -o - is stdout)
       --progress MODE         auto | plain | tty | rawjson | quiet (default: auto: tty when stderr is a terminal, else plain)
       --iidfile FILE          Write the image ID (config digest; an index's digest) to FILE
@@ -42,6 +50,11 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --attest-legacy         Attestation manifests in BuildKit's older form (placeholder config, no subject)
       --attest-referrers      Also make attestations findable as OCI 1.1 referrers when pushing (tag schema fallback)
   -q, --quiet                 Print only the image ID
+
+RUN is contained as under Docker: its own mount, pid, ipc and uts namespaces,
+Docker's default capability set and seccomp profile, masked /proc paths and a
+private /dev. The rootfs kiln mounts for a step is nosuid,nodev on the host and
+sits in the store, which only its owner can enter (0700).
 
 Examples:
   kiln build -t myapp:1 .

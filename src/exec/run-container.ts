@@ -11,7 +11,8 @@ import type { Writable } from "node:stream";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import { KilnError } from "../util/errors.js";
 import { findRuntime, type RuntimeName } from "./find-runtime.js";
-import { hostsFileText, mountDestinations, runtimeSpec, type ExtraHost, type ExtraMount, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
+import { hostsFileText, mountDestinations, runtimeSpec, specJson, type ExtraHost, type ExtraMount, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
+import type { Confinement, ProcessLimits } from "./sandbox.js";
 
 export interface RunOptions {
   readonly rootfs: string;
@@ -31,6 +32,9 @@ export interface RunOptions {
   readonly searchPath?: string;
   /** RUN --mount mounts (bind, cache, tmpfs, secret) and heredoc scripts. */
   readonly mounts?: readonly ExtraMount[];
+  /** Default: Docker's capabilities and seccomp profile. */
+  readonly confinement?: Confinement;
+  readonly limits?: ProcessLimits;
 }
 
 export interface RunResult {
@@ -59,17 +63,16 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
       hostsFile,
       resolvConf: "/etc/resolv.conf",
       extraMounts: extra,
+      ...(opts.confinement ? { confinement: opts.confinement } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
     });
-    await writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
+    await writeFile(path.join(bundle, "config.json"), specJson(spec));
     // The runtime logs its own failures (JSON, level=error) to a file, so
     // they are never confused with the step's stderr or its exit code.
     const logFile = path.join(bundle, "runtime.log");
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(
-        runtime,
-        ["--root", path.join(bundle, "state"), "--log", logFile, "--log-format", "json", "run", "--bundle", bundle, id],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
+      const runtimeArgs = ["--root", path.join(bundle, "state"), "--log", logFile, "--log-format", "json", "run", "--bundle", bundle, id];
+      const child = spawn("unshare", [...SUID_INSIDE, opts.rootfs, logFile, runtime, ...runtimeArgs], { stdio: ["ignore", "pipe", "pipe"] });
       child.stdout.pipe(opts.stdout, { end: false });
       child.stderr.pipe(opts.stderr, { end: false });
       // The step's process is PID 1 of its namespace, which ignores SIGTERM
@@ -101,6 +104,26 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
     await rm(bundle, { recursive: true, force: true });
   }
 }
+
+/**
+ * The runtime runs in a mount namespace of its own in which the rootfs is
+ * bound onto itself with setuid and device files working again: on the host
+ * every snapshot view is nosuid,nodev (overlay.ts), but inside the container
+ * a step expects what Docker gives it (`USER app` + `RUN sudo …`, a chroot
+ * build's own /dev/null). The runtime's container namespace is made from
+ * this one; the host never sees the suid mount. A failure is written to the
+ * runtime's log, so it is reported as a runtime failure.
+ * Arguments after these: ROOTFS LOGFILE RUNTIME ARGS…
+ */
+const SUID_INSIDE = [
+  "--mount",
+  "--propagation",
+  "private",
+  "--",
+  "sh",
+  "-c",
+  'mount --bind "$0" "$0" && mount -o remount,bind,suid,dev "$0" || { printf \'{"level":"error","msg":"cannot mount the rootfs for the container"}\\n\' >>"$1"; exit 125; }; shift; exec "$@"',
+];
 
 /** The runtime's own error message, if it logged one. */
 async function runtimeFailure(logFile: string): Promise<string | undefined> {

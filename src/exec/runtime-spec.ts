@@ -1,7 +1,10 @@
 // The runtime-spec config.json for one RUN step. Pure: the caller writes it
 // into a bundle. Mirrors what docker/BuildKit give a build container: default
 // capabilities, masked /proc paths, private /dev, and read-only host files
-// for name resolution.
+// for name resolution; Docker's seccomp profile; and the step's limits.
+import { hostPlatform } from "../oci/platform.js";
+import { insecureCapabilities, DEFAULT_CAPS, DEFAULT_CONFINEMENT, DEFAULT_SHM_BYTES, ULIMIT_NAMES, type Confinement, type ProcessLimits } from "./sandbox.js";
+import { defaultSeccomp } from "./seccomp-profile.js";
 import type { ResolvedUser } from "./user.js";
 
 export type NetworkMode = "none" | "host";
@@ -50,21 +53,32 @@ export interface SpecInput {
   readonly resolvConf: string;
   /** Added after the defaults, so they may sit inside /dev or over image paths. */
   readonly extraMounts?: readonly ExtraMount[];
+  /** Default: Docker's capabilities and seccomp profile. */
+  readonly confinement?: Confinement;
+  readonly limits?: ProcessLimits;
 }
 
-// Docker's default capability set for containers.
-const DEFAULT_CAPS = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-  "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-];
+/**
+ * An rlimit of -1 (unlimited) is 2^64-1 in config.json, which a JS number
+ * cannot hold: it is written as this string and replaced in specJson.
+ */
+const RLIM_INFINITY = "kiln:rlim-infinity";
 
 /** Paths where the runtime mounts something; used to find stubs it created. */
 export function mountDestinations(input: Pick<SpecInput, "network">): string[] {
   return ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/etc/hosts", "/etc/resolv.conf"];
 }
 
+/** The spec as config.json text. */
+export function specJson(spec: object): string {
+  return JSON.stringify(spec).replaceAll(`"${RLIM_INFINITY}"`, "18446744073709551615");
+}
+
 export function runtimeSpec(input: SpecInput): object {
+  const confinement = input.confinement ?? DEFAULT_CONFINEMENT;
+  const insecure = confinement.mode === "insecure";
+  const caps = insecure ? insecureCapabilities() : DEFAULT_CAPS;
+  const limits = input.limits ?? {};
   const namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   if (input.network === "none") namespaces.push({ type: "network" });
   return {
@@ -79,11 +93,10 @@ export function runtimeSpec(input: SpecInput): object {
       args: [...input.process.args],
       env: [...input.process.env],
       cwd: input.process.cwd,
-      capabilities: {
-        bounding: DEFAULT_CAPS,
-        effective: DEFAULT_CAPS,
-        permitted: DEFAULT_CAPS,
-      },
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      ...(limits.ulimits?.length
+        ? { rlimits: limits.ulimits.map((u) => ({ type: ULIMIT_NAMES[u.name], soft: rlimit(u.soft), hard: rlimit(u.hard) })) }
+        : {}),
       noNewPrivileges: false,
     },
     root: { path: input.rootfs, readonly: false },
@@ -92,22 +105,39 @@ export function runtimeSpec(input: SpecInput): object {
       { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
       { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
       { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
-      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${limits.shmSizeBytes ?? DEFAULT_SHM_BYTES}`] },
       { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", insecure ? "rw" : "ro"] },
       { destination: "/etc/hosts", type: "bind", source: input.hostsFile, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] },
       { destination: "/etc/resolv.conf", type: "bind", source: input.resolvConf, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] },
       ...(input.extraMounts ?? []).map(specMount),
     ],
     linux: {
       namespaces,
-      maskedPaths: [
-        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      // The insecure mode is BuildKit's: nothing masked, every device allowed.
+      maskedPaths: insecure
+        ? []
+        : [
+            "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+            "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+          ],
+      readonlyPaths: insecure ? [] : ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      ...(insecure || limits.pidsLimit !== undefined
+        ? {
+            resources: {
+              ...(insecure ? { devices: [{ allow: true, access: "rwm" }] } : {}),
+              ...(limits.pidsLimit !== undefined ? { pids: { limit: limits.pidsLimit } } : {}),
+            },
+          }
+        : {}),
+      // The filter is for the host's arch also under qemu-user (seccomp-profile.ts says why).
+      ...(!insecure && confinement.seccomp ? { seccomp: defaultSeccomp({ arch: hostPlatform().architecture, capabilities: caps }) } : {}),
     },
   };
+}
+
+function rlimit(n: number): number | string {
+  return n < 0 ? RLIM_INFINITY : n;
 }
 
 function specMount(m: ExtraMount): object {

@@ -14,6 +14,12 @@
 // paths ("12/fs:11/fs:..."), which fits hundreds of layers; overlayfs itself
 // stacks at most 500 lowers. A chain that still does not fit is reported as
 // OVERLAY_TOO_DEEP rather than handed to the kernel to truncate.
+//
+// Every view is mounted nosuid,nodev: while it is mounted it sits in the
+// store's tmp/, and an image's setuid-root file or device node must never
+// work for whoever reaches that path on the host. (The store itself is
+// 0700 as well; a RUN container gets setuid back inside its own mount
+// namespace, see run-container.ts.)
 import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -34,6 +40,8 @@ export const MOUNT_OPTIONS_MAX = 4095;
 export const OVERLAY_MAX_LOWERS = 500;
 
 const FIXED_OPTS = "index=off,metacopy=off,redirect_dir=off";
+/** Mount flags (mount(8) turns them into MS_NOSUID|MS_NODEV, not overlay options). */
+export const VIEW_FLAGS = "nosuid,nodev";
 
 let emptyLower: Promise<string> | null = null;
 
@@ -93,7 +101,7 @@ async function mountWith(
   let opts = `lowerdir=${lowers.map(rel).join(":")}`;
   if (rw) opts += `,upperdir=${rel(path.resolve(rw.upper))},workdir=${rel(path.resolve(rw.work))}`;
   opts += `,${FIXED_OPTS}`;
-  if (readOnly) opts = `ro,${opts}`;
+  opts = `${readOnly ? "ro," : ""}${VIEW_FLAGS},${opts}`;
   if (Buffer.byteLength(opts) > MOUNT_OPTIONS_MAX) {
     throw new KilnError(
       "OVERLAY_TOO_DEEP",

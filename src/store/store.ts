@@ -1,7 +1,7 @@
 // The local store: an OCI image layout (oci-layout, index.json, blobs/) with
 // kiln's working folders beside it. A small facade over the blob and ref
 // modules; every method is async and safe to call from several processes.
-import { existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { ImageConfig } from "../oci/config.js";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
@@ -49,7 +49,8 @@ export class Store {
     const s = new Store(root);
     const p = s.paths;
     // Every kiln command opens the store: a few metadata calls, synchronous.
-    for (const dir of [`${p.blobs}/sha256`, p.snapshots, p.cache, p.tmp, p.locks]) mkdirSync(dir, { recursive: true });
+    for (const dir of [`${p.blobs}/sha256`, p.snapshots, p.cache, p.tmp, p.locks]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    keepPrivate([root, p.snapshots, p.cache, p.tmp, p.locks]);
     // Both files appear only whole (createFileDurable links a written, fsynced
     // temp file into place), so one that exists is complete and is left
     // alone: no temp file, fsync and failed link(2) on every command, as
@@ -279,5 +280,23 @@ function safeNormalize(name: string): string | undefined {
     return normalizeTagName(name);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The store and its working folders are for their owner only (Docker keeps
+ * /var/lib/docker 0710): while a build runs, tmp/ holds the step's mounted
+ * rootfs, and no other user may reach an image's files through it. A store
+ * made by an older kiln (0755) is closed up when next opened. A folder kiln
+ * may not chmod (another owner's, a read-only store) is left as it is:
+ * reading images from it still works.
+ */
+function keepPrivate(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    try {
+      if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    } catch {
+      // not ours to change
+    }
   }
 }

@@ -3,6 +3,8 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import type { ExtraMount } from "../../exec/runtime-spec.js";
+import type { Confinement } from "../../exec/sandbox.js";
+import type { SourceLocation } from "../../util/errors.js";
 import type { Location } from "../../dockerfile/types.js";
 import { runContainer } from "../../exec/run-container.js";
 import { ensureEmulation } from "../../exec/emulation.js";
@@ -27,6 +29,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
   const loc = locationOf(location);
   const { run } = step;
   const args = [...run.args];
+  const confinement = confinementOf(ctx, run, loc);
   const out = (stream: "stdout" | "stderr") =>
     new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -51,6 +54,8 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
       network: run.network,
       ...(ctx.hostname !== undefined ? { hostname: ctx.hostname } : {}),
       ...(run.extraHosts ? { extraHosts: run.extraHosts } : {}),
+      confinement,
+      ...(ctx.sandbox?.limits ? { limits: ctx.sandbox.limits } : {}),
       runtime: ctx.runtime,
       stateDir: ctx.layerEnv.tmpDir,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -72,6 +77,23 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
     }
   });
   return withLayer(state, layer, historyFor(ctx, run.createdBy));
+}
+
+/**
+ * RUN --security: the sandbox (Docker's capabilities and seccomp profile,
+ * unless the build said --security-opt seccomp=unconfined), or, only when
+ * the build granted it with --allow security.insecure, BuildKit's insecure
+ * mode.
+ */
+function confinementOf(ctx: Pick<StepContext, "sandbox">, run: Pick<ResolvedRun, "security">, loc: SourceLocation): Confinement {
+  if (run.security === "sandbox") return { mode: "sandbox", seccomp: ctx.sandbox?.seccomp ?? true };
+  if (!ctx.sandbox?.allowInsecure) {
+    throw new KilnError("INSECURE_NOT_ALLOWED", "RUN --security=insecure is not allowed: the build did not grant security.insecure", {
+      location: loc,
+      hint: "if this Dockerfile may run the step with every capability and no seccomp filter, build with --allow security.insecure",
+    });
+  }
+  return { mode: "insecure", seccomp: false };
 }
 
 /** A heredoc script as an executable file, bound read-only inside /dev (never in the rootfs). */
