@@ -11,6 +11,8 @@ import type { LayerRecord } from "./image-state.js";
 import type { LayerStepEnv } from "./layer-step.js";
 
 export interface SourceView {
+  /** "layers": a stage's or image's filesystem, whose owners a copy keeps; "context": a directory of the user's. */
+  readonly kind: "context" | "layers";
   readonly dir: string;
   readonly ignore: IgnoreMatcher;
   close(): Promise<void>;
@@ -26,7 +28,7 @@ export async function openFromSource(env: LayerStepEnv, src: FromSource): Promis
 }
 
 export function contextView(dir: string, ignore: IgnoreMatcher): SourceView {
-  return { dir, ignore, close: async () => {} };
+  return { kind: "context", dir, ignore, close: async () => {} };
 }
 
 export async function layersView(env: LayerStepEnv, layers: readonly LayerRecord[]): Promise<SourceView> {
@@ -34,7 +36,7 @@ export async function layersView(env: LayerStepEnv, layers: readonly LayerRecord
   await mkdir(dir);
   // .dockerignore is about the context; another stage is copied as it is.
   const none = ignoreMatcher([]);
-  if (layers.length === 0) return { dir, ignore: none, close: () => rmdir(dir) };
+  if (layers.length === 0) return { kind: "layers", dir, ignore: none, close: () => rmdir(dir) };
   try {
     await mountReadOnlyView(env.snapshots.lowerDirs(layers.map((l) => l.chainId)), dir);
   } catch (err) {
@@ -42,6 +44,7 @@ export async function layersView(env: LayerStepEnv, layers: readonly LayerRecord
     throw err;
   }
   return {
+    kind: "layers",
     dir,
     ignore: none,
     close: async () => {

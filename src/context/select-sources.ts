@@ -1,6 +1,7 @@
 // Which context paths a COPY/ADD source names: literal paths, or wildcards
-// (Go filepath.Match syntax, which minimatch covers) matched against the
-// context after .dockerignore. Symlinks in the context never lead outside it.
+// (Go filepath.Match syntax, which minimatch covers, plus `**` for any
+// depth) matched against the context after .dockerignore; a wildcard that
+// matches nothing selects nothing. Symlinks in the context never lead outside it.
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { minimatch } from "minimatch";
@@ -45,14 +46,18 @@ export async function selectSources(
       throw notFound(src, location, false);
     }
   }
-  // Walk only below the part of the pattern that has no wildcard.
+  // Walk only below the part of the pattern that has no wildcard; `**`
+  // (a whole segment) matches any number of directories. A wildcard that
+  // matches nothing selects nothing (BuildKit's AllowEmptyWildcard).
   const parts = clean.split("/");
   const fixed: string[] = [];
   for (const p of parts) {
     if (MAGIC.test(p)) break;
     fixed.push(p);
   }
+  const anyDepth = parts.includes("**");
   const depth = parts.length;
+  const opts = { dot: true } as const;
   const out: SelectedSource[] = [];
   const walk = async (relDir: string, level: number): Promise<void> => {
     let entries;
@@ -63,19 +68,17 @@ export async function selectSources(
     }
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const rel = relDir === "" ? e.name : `${relDir}/${e.name}`;
-      if (ignore.ignores(rel)) continue;
-      if (level + 1 === depth) {
-        if (minimatch(rel, clean, { dot: true })) {
-          const host = await resolveInRoot(contextDir, rel);
-          out.push({ rel, host, isDir: (await lstat(host)).isDirectory() });
-        }
-      } else if (e.isDirectory()) {
+      if (ignore.ignores(rel) && !(e.isDirectory() && ignore.mayIncludeUnder(rel))) continue;
+      if ((anyDepth || level + 1 === depth) && !ignore.ignores(rel) && minimatch(rel, clean, opts)) {
+        // A match is copied whole (a symlink as what it points to): nothing below it is matched again.
+        const host = await resolveInRoot(contextDir, rel);
+        out.push({ rel, host, isDir: (await lstat(host)).isDirectory() });
+      } else if (e.isDirectory() && (anyDepth ? minimatch(rel, clean, { ...opts, partial: true }) : level + 1 < depth)) {
         await walk(rel, level + 1);
       }
     }
   };
   await walk(fixed.join("/"), fixed.length);
-  if (out.length === 0) throw notFound(src, location, false);
   return out;
 }
 

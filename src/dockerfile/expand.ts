@@ -11,9 +11,9 @@ export interface ExpandOptions {
   /** The escape token: `\` unless the Dockerfile's escape directive says "`". */
   escape?: string;
   /**
-   * Heredoc bodies (BuildKit's RawQuotes/RawEscapes): quotes and escape
-   * tokens stay in the text; only variables are substituted (still not
-   * inside single quotes).
+   * Heredoc bodies (BuildKit's SkipProcessQuotes): quotes are plain
+   * characters (variables inside them expand too); escapes still apply, so
+   * `\$` gives `$`, `\\` gives `\` and a backslash before a newline is dropped.
    */
   raw?: boolean;
 }
@@ -137,7 +137,7 @@ class Lexer {
   }
 
   run(): Builder {
-    return this.processUntil(undefined, this.raw).builder.finish();
+    return this.processUntil(undefined, false).builder.finish();
   }
 
   private peek(): string | undefined {
@@ -171,12 +171,10 @@ class Lexer {
         this.pos++;
         return { builder: b, found: true };
       }
-      if (ch === "'") {
-        const q = this.processSingleQuote();
-        b.addRaw(this.raw ? `'${q}'` : q);
-      } else if (ch === '"') {
-        const q = this.processDoubleQuote(rawEscapes);
-        b.addRaw(this.raw ? `"${q}"` : q);
+      if (ch === "'" && !this.raw) {
+        b.addRaw(this.processSingleQuote());
+      } else if (ch === '"' && !this.raw) {
+        b.addRaw(this.processDoubleQuote(rawEscapes));
       } else if (ch === "$") {
         b.addSplittable(this.processDollar(rawEscapes));
       } else {

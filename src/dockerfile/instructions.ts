@@ -175,12 +175,15 @@ const builders: Record<string, Builder> = {
       parents: "bool",
       checksum: "string",
       "keep-git-dir": "bool",
+      unpack: "bool",
     });
     const out: AddInstruction = { kind: "add", ...base(raw), ...common };
     const checksum = f.strings.get("checksum");
     const keep = f.bools.get("keep-git-dir");
     if (checksum !== undefined) out.checksum = checksum;
     if (keep !== undefined) out.keepGitDir = keep;
+    const unpack = f.bools.get("unpack");
+    if (unpack !== undefined) out.unpack = unpack;
     return out;
   },
   ENV(raw) {

@@ -137,6 +137,8 @@ export interface AddInstruction extends FileCopyBase {
   kind: "add";
   checksum?: string;
   keepGitDir?: boolean;
+  /** --unpack: false never unpacks a local archive; true also unpacks a downloaded one. */
+  unpack?: boolean;
 }
 
 export interface EnvInstruction extends Base {

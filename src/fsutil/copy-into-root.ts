@@ -1,8 +1,10 @@
 // Copies context files into an image root with COPY's rules: a directory's
 // contents (not the directory) are copied, modes and mtimes are kept, owners
-// become 0:0 or --chown, and every destination is resolved inside the root
-// so an image's symlinks can never send a write to the host.
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, symlink, unlink, utimes, constants } from "node:fs/promises";
+// become 0:0 or --chown, hard links within what is copied stay hard links,
+// a socket becomes an empty regular file (as BuildKit's context transfer
+// sends it), and every destination is resolved inside the root so an
+// image's symlinks can never send a write to the host.
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readlink, symlink, unlink, utimes, writeFile, constants } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import path from "node:path";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
@@ -29,18 +31,28 @@ export interface CopyOptions {
  */
 export async function copyIntoRoot(root: string, src: string, relInContext: string, destInImage: string, opts: CopyOptions): Promise<void> {
   const st = await lstat(src);
+  // Hard links among the copied files: source inode -> the first copy's host path.
+  const links = new Map<string, string>();
   if (st.isDirectory()) {
-    const dest = await ensureDir(root, destInImage, ownerOf(opts, st));
-    await copyDirContents(root, src, relInContext, dest, destInImage, opts);
+    // A directory copy makes its destination as root, or as --chown says (BuildKit): not as the source dir's owner.
+    const dest = await ensureDir(root, destInImage, opts.owner === "preserve" ? ROOT : opts.owner, createdDirMode(opts));
+    await copyDirContents(root, src, relInContext, dest, destInImage, opts, links);
   } else {
-    await ensureDir(root, path.posix.dirname(destInImage), { uid: 0, gid: 0 });
+    await ensureDir(root, path.posix.dirname(destInImage), opts.owner === "preserve" ? ROOT : opts.owner, createdDirMode(opts));
     const dest = await resolveInRoot(root, destInImage, false);
-    await copyEntry(src, dest, opts);
+    await copyEntry(src, dest, opts, links);
   }
 }
 
-/** mkdir -p inside the root; created directories get `owner`, mode 0755. */
-export async function ensureDir(root: string, dirInImage: string, owner: Ownership): Promise<string> {
+const ROOT: Ownership = { uid: 0, gid: 0 };
+
+/** Directories a copy creates on the way take --chmod too (BuildKit's CopyChmod); 0755 otherwise. */
+export function createdDirMode(opts: Pick<CopyOptions, "mode">): number {
+  return typeof opts.mode === "number" ? opts.mode : typeof opts.mode === "function" ? opts.mode(0o755, true) : 0o755;
+}
+
+/** mkdir -p inside the root; created directories get `owner` and `mode` (0755 unless given). */
+export async function ensureDir(root: string, dirInImage: string, owner: Ownership, mode = 0o755): Promise<string> {
   const parts = dirInImage.split("/").filter((p) => p !== "" && p !== ".");
   let current = "/";
   let host = root;
@@ -59,15 +71,15 @@ export async function ensureDir(root: string, dirInImage: string, owner: Ownersh
       // existing part), created like docker does: 0755, owned as asked.
       const first = await mkdir(host, { recursive: true, mode: 0o755 });
       for (let d = host; first !== undefined && d.length >= first.length; d = path.dirname(d)) {
-        await chmod(d, 0o755);
         await lchown(d, owner.uid, owner.gid);
+        await chmod(d, mode);
       }
     }
   }
   return host;
 }
 
-async function copyDirContents(root: string, srcDir: string, relDir: string, destDir: string, destInImage: string, opts: CopyOptions): Promise<void> {
+async function copyDirContents(root: string, srcDir: string, relDir: string, destDir: string, destInImage: string, opts: CopyOptions, links: Map<string, string>): Promise<void> {
   const names = (await readdir(srcDir)).sort();
   for (const name of names) {
     const rel = relDir === "" ? name : `${relDir}/${name}`;
@@ -82,20 +94,20 @@ async function copyDirContents(root: string, srcDir: string, relDir: string, des
     let dest = path.join(destDir, name);
     if (st.isDirectory()) {
       const existing = await lstat(dest).catch(() => undefined);
-      if (existing?.isSymbolicLink()) dest = await ensureDir(root, imagePath, ownerOf(opts, st));
+      if (existing?.isSymbolicLink()) dest = await ensureDir(root, imagePath, ownerOf(opts, st), createdDirMode(opts));
       else if (existing && !existing.isDirectory()) await unlink(dest);
       if (!existing || !existing.isDirectory()) await mkdir(dest).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "EEXIST") throw e;
       });
-      await copyDirContents(root, src, rel, dest, imagePath, opts);
+      await copyDirContents(root, src, rel, dest, imagePath, opts, links);
       if (!ignored) await applyMeta(dest, st, opts);
     } else {
-      await copyEntry(src, dest, opts);
+      await copyEntry(src, dest, opts, links);
     }
   }
 }
 
-async function copyEntry(src: string, dest: string, opts: CopyOptions): Promise<void> {
+async function copyEntry(src: string, dest: string, opts: CopyOptions, links: Map<string, string>): Promise<void> {
   const st = await lstat(src);
   const existing = await lstat(dest).catch(() => undefined);
   if (existing?.isDirectory() && !st.isDirectory()) {
@@ -109,9 +121,21 @@ async function copyEntry(src: string, dest: string, opts: CopyOptions): Promise<
     await lutimes(dest, st.atime, st.mtime);
     return;
   }
-  if (!st.isFile()) return; // sockets, devices and fifos in a context are not copied
+  if (st.isSocket()) {
+    await writeFile(dest, "");
+    await applyMeta(dest, st, opts);
+    return;
+  }
+  if (!st.isFile()) return; // devices and fifos in a context are not copied
+  const inode = `${st.dev}:${st.ino}`;
+  const first = st.nlink > 1 ? links.get(inode) : undefined;
+  if (first !== undefined) {
+    await link(first, dest);
+    return;
+  }
   await copyFile(src, dest, constants.COPYFILE_FICLONE);
   await applyMeta(dest, st, opts);
+  if (st.nlink > 1) links.set(inode, dest);
 }
 
 function ownerOf(opts: CopyOptions, st: Stats): Ownership {

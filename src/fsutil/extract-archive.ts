@@ -9,7 +9,7 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { decompressedStream, extractLayer } from "../snapshot/extract.js";
-import { copyIntoRoot } from "./copy-into-root.js";
+import { copyIntoRoot, type Ownership } from "./copy-into-root.js";
 
 const MAGIC: { kind: string; bytes: number[]; tool?: string[] }[] = [
   { kind: "gzip", bytes: [0x1f, 0x8b] },
@@ -72,11 +72,12 @@ export async function isArchive(file: string): Promise<boolean> {
   return first.length >= 512 && first.subarray(257, 262).toString("latin1") === "ustar";
 }
 
-export async function extractArchiveInto(archive: string, root: string, destInImage: string, tmpDir: string): Promise<void> {
+/** Unpacks into the root at destInImage; entries keep their owners unless `owner` (ADD --chown) is given. */
+export async function extractArchiveInto(archive: string, root: string, destInImage: string, tmpDir: string, owner: Ownership | "preserve" = "preserve"): Promise<void> {
   const scratch = await mkdtemp(path.join(tmpDir, `add-${process.pid}-`));
   try {
     await extractLayer(await decompressed(archive), scratch, archive);
-    await copyIntoRoot(root, scratch, "", destInImage, { owner: "preserve" });
+    await copyIntoRoot(root, scratch, "", destInImage, { owner });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

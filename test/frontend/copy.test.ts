@@ -60,12 +60,12 @@ describe("COPY and ADD features", () => {
   });
   const build = (name: string, df: string, files: Record<string, string> = {}) => buildIn(ws.root, ws.work, name, df, files);
 
-  it("COPY heredocs: one file per heredoc, expansion unless quoted, <<- strips tabs, --chmod honoured", async () => {
+  it("COPY heredocs: one file per heredoc, expansion unless quoted (heredoc rules: quotes are text, \\$ and \\\\ escape), <<- strips tabs, --chmod honoured", async () => {
     const df = [
       "FROM busybox:latest",
       "ARG WHO=kiln",
       "COPY <<EOF /etc/greeting",
-      "hello $WHO \"quoted\" \\$notvar",
+      "hello $WHO \"quoted\" '$WHO' \\$notvar \\\\",
       "EOF",
       "COPY <<'EOF' /literal",
       "hello $WHO",
@@ -80,7 +80,7 @@ describe("COPY and ADD features", () => {
     const r = await build("heredoc", df);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
-    expect(await readFile(path.join(r.out, "etc/greeting"), "utf8")).toBe('hello kiln "quoted" \\$notvar\n');
+    expect(await readFile(path.join(r.out, "etc/greeting"), "utf8")).toBe("hello kiln \"quoted\" 'kiln' $notvar \\\n"); // BuildKit: quotes are text, escapes apply
     expect(await mode(path.join(r.out, "etc/greeting"))).toBe("644");
     expect(await readFile(path.join(r.out, "literal"), "utf8")).toBe("hello $WHO\n");
     expect(await readFile(path.join(r.out, "bin/SCRIPT"), "utf8")).toBe("#!/bin/sh\necho hi\n");

@@ -9,12 +9,12 @@ import path from "node:path";
 import { minimatch } from "minimatch";
 import { ignoreMatcher, parseDockerignore, type IgnoreMatcher } from "../../context/dockerignore.js";
 import { fetchUrl, isRemoteUrl, type FetchedFile } from "../../context/fetch-url.js";
-import { selectSources, type SelectedSource } from "../../context/select-sources.js";
+import { cleanSource, selectSources, type SelectedSource } from "../../context/select-sources.js";
 import { expandWord } from "../../dockerfile/expand.js";
 import type { AddInstruction, CopyInstruction } from "../../dockerfile/types.js";
 import { resolveUser } from "../../exec/user.js";
 import { parseChmodSpec, type ModeFn } from "../../fsutil/chmod-spec.js";
-import { copyIntoRoot, ensureDir, type CopyOptions, type Ownership } from "../../fsutil/copy-into-root.js";
+import { copyIntoRoot, createdDirMode, ensureDir, type CopyOptions, type Ownership } from "../../fsutil/copy-into-root.js";
 import { extractArchiveInto, isArchive } from "../../fsutil/extract-archive.js";
 import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
 import { KilnError, type SourceLocation } from "../../util/errors.js";
@@ -54,6 +54,10 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
     throw new KilnError("INVALID_CHECKSUM", "ADD --checksum is only supported for http(s) sources", { location: loc });
   }
 
+  // Counted in source arguments, as BuildKit: one wildcard matching many files is one source.
+  if (instr.sources.length + (instr.heredocs?.length ?? 0) > 1 && !destIsDir) {
+    throw new KilnError("COPY_DEST_NOT_DIR", `when using ${keyword} with more than one source file, the destination must be a directory and end with a /`, { location: loc });
+  }
   const scratch = await mkdtemp(path.join(ctx.layerEnv.tmpDir, `copy-src-${process.pid}-`));
   const downloads: FetchedFile[] = [];
   const source = await sourceOf(ctx, instr, loc);
@@ -82,7 +86,7 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
       const { pattern, pivot } = parentsPivot(s, instr.parents === true);
       for (const sel of await selectSources(source.dir, pattern, source.ignore, loc)) {
         const ignore = withExcludes(source.ignore, excludes, sel.rel);
-        if (excludes.length && isExcluded(excludes, sel)) continue;
+        if (excludes.length && !sel.isDir && isExcluded(excludes, sel)) continue;
         items.push({
           host: sel.host,
           rel: sel.rel,
@@ -94,33 +98,38 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
         });
       }
     }
-    if (items.length === 0 && excludes.length) return withLayer(state, null, historyFor(ctx, `${instr.original} # buildkit`));
-    if (items.length > 1 && !destIsDir) {
-      throw new KilnError("COPY_DEST_NOT_DIR", `when using ${keyword} with more than one source file, the destination must be a directory and end with a /`, { location: loc });
-    }
+    // Nothing selected (wildcards that match nothing, everything excluded): only a directory destination is made.
+    if (items.length === 0 && !destIsDir) return withLayer(state, null, historyFor(ctx, `${instr.original} # buildkit`));
 
     const layer = await runLayerStep(ctx.layerEnv, state.layers, async (rootfs) => {
-      const owner = instr.chown ? await chownOf(rootfs, expandWord(instr.chown, vars), loc) : { uid: 0, gid: 0 };
-      const existingDir = await isDirInRoot(rootfs, dest);
+      // Without --chown, another stage's or an image's files keep their owners; the context's are root's.
+      const owner: CopyOptions["owner"] = instr.chown ? await chownOf(rootfs, expandWord(instr.chown, vars), loc) : source.kind === "layers" ? "preserve" : { uid: 0, gid: 0 };
+      // Directories made on the way take --chown and --chmod (BuildKit).
+      const dirOwner = owner === "preserve" ? { uid: 0, gid: 0 } : owner;
+      const dirMode = createdDirMode(mode !== undefined ? { mode } : {});
+      if (destIsDir) await ensureDir(rootfs, dest, dirOwner, dirMode);
+      const unpack = instr.kind === "add" ? instr.unpack : false;
       for (const item of items) {
         // ADD URL gives 0600 unless --chmod says otherwise, as docker.
         const itemMode: CopyOptions["mode"] = mode ?? (item.kind === "url" ? 0o600 : undefined);
         const opts: CopyOptions = { owner, ignore: item.ignore ?? source.ignore, ...(itemMode !== undefined ? { mode: itemMode } : {}) };
         if (item.keep !== undefined) {
           const target = path.posix.join(dest, item.keep);
-          await ensureDir(rootfs, item.isDir ? target : path.posix.dirname(target), owner);
+          await ensureDir(rootfs, item.isDir ? target : path.posix.dirname(target), dirOwner, dirMode);
           await copyIntoRoot(rootfs, item.host, item.rel, target, opts);
           continue;
         }
-        if (instr.kind === "add" && item.kind === "context" && !item.isDir && (await isArchive(item.host))) {
-          await extractArchiveInto(item.host, rootfs, dest, ctx.layerEnv.tmpDir);
+        // ADD unpacks a local archive unless --unpack=false, a downloaded one only with --unpack=true.
+        const mayUnpack = item.kind === "context" ? unpack !== false : item.kind === "url" && unpack === true;
+        if (mayUnpack && !item.isDir && (await isArchive(item.host))) {
+          await extractArchiveInto(item.host, rootfs, dest, ctx.layerEnv.tmpDir, instr.chown ? owner : "preserve");
           continue;
         }
         if (item.isDir) {
           await copyIntoRoot(rootfs, item.host, item.rel, dest, opts);
         } else {
-          const target = destIsDir || existingDir ? path.posix.join(dest, item.name) : dest;
-          if (destIsDir) await ensureDir(rootfs, dest, owner);
+          // An earlier item (an unpacked archive) may have made dest a directory.
+          const target = destIsDir || (await isDirInRoot(rootfs, dest)) ? path.posix.join(dest, item.name) : dest;
           await copyIntoRoot(rootfs, item.host, item.rel, target, opts);
         }
       }
@@ -143,18 +152,19 @@ async function sourceOf(ctx: StepContext, instr: CopyInstruction | AddInstructio
 /**
  * --parents keeps each source's path under the destination; a `/./` in
  * the source marks where the kept part starts (`COPY --parents a/./b/c /d`
- * gives /d/b/c).
+ * gives /d/b/c). The pivot counts path segments, so it works after a
+ * wildcard too: with `a/b?/./c` the kept part is `c`, whichever b? matched.
  */
-function parentsPivot(src: string, parents: boolean): { pattern: string; pivot?: string } {
+function parentsPivot(src: string, parents: boolean): { pattern: string; pivot?: number } {
   if (!parents) return { pattern: src };
   const i = src.indexOf("/./");
   if (i < 0) return { pattern: src };
-  return { pattern: src.slice(0, i) + src.slice(i + 2), pivot: path.posix.normalize(src.slice(0, i)).replace(/^\.?\/+/, "") };
+  const before = cleanSource(src.slice(0, i));
+  return { pattern: src.slice(0, i) + src.slice(i + 2), pivot: before === "" ? 0 : before.split("/").length };
 }
 
-function keptPath(rel: string, pivot: string | undefined): string {
-  if (pivot === undefined || pivot === "" || pivot === ".") return rel;
-  return rel.startsWith(`${pivot}/`) ? rel.slice(pivot.length + 1) : rel;
+function keptPath(rel: string, pivot: number | undefined): string {
+  return pivot === undefined || pivot === 0 ? rel : rel.split("/").slice(pivot).join("/");
 }
 
 /**
