@@ -50,7 +50,8 @@ export async function stepInputs(env: InputsEnv, state: ImageState, instr: FileI
   let fromContent: string | undefined;
   {
     // COPY/ADD/WORKDIR: only the variables they mention, and what resolves their paths.
-    const mentioned = (name: string) => new RegExp(`\\$\\{?${name}\\b`).test(instruction);
+    // Names come from the Dockerfile and the base image's Env: escaped, so `ARG a(b` cannot break the regexp.
+    const mentioned = (name: string) => new RegExp(`\\$\\{?${name.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")}\\b`).test(instruction);
     args = argsInScope.filter(([k]) => mentioned(k));
     const env2 = (c.Env ?? []).filter((e) => mentioned(e.split("=", 1)[0]!));
     config = { Env: env2, WorkingDir: c.WorkingDir ?? "", ...(instr.kind === "workdir" ? { User: c.User ?? "" } : {}) };

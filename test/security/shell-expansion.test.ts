@@ -72,4 +72,11 @@ describe("nesting depth", () => {
       expect(r.code).toBe(1);
     }
   });
+
+  it("an ARG named with regexp metacharacters does not crash a later COPY's cache key", async () => {
+    await writeFile(path.join(ws.ctx, "Dockerfile"), "FROM scratch\nARG a(b=1 c[d=2 e*=3\nCOPY Dockerfile /x\n");
+    const r = await kiln(["--root", ws.root, "build", "--progress", "plain", ws.ctx]);
+    expect(r.stderr).not.toMatch(/internal|SyntaxError/);
+    expect(r.code).toBe(0);
+  });
 });
