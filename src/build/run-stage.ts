@@ -127,7 +127,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       let exec: () => Promise<ImageState> | ImageState;
       if (instr.kind === "run") {
         // Resolved once: the key is made of exactly what the executor runs.
-        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network, ...(env.extraHosts ? { extraHosts: env.extraHosts } : {}) });
+        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network, ...(env.extraHosts ? { extraHosts: env.extraHosts } : {}), ...(env.sandbox ? { sandbox: env.sandbox } : {}) });
         const sources = await runMountSources(
           { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, layerEnv: ctx.layerEnv, digestDir: path.join(env.records.dir, "mount-digests"), fromSource: ctx.fromSource },
           run,

@@ -40,6 +40,9 @@ export function runKey(input: RunKeyInput): Digest {
     r.network,
     ...(r.extraHosts ? list("extra-hosts", r.extraHosts.map((h) => `${h.name} ${h.ip}`)) : []),
     r.security,
+    // Only when given: keys of builds without them are unchanged.
+    ...(r.seccomp === false ? ["seccomp=unconfined"] : []),
+    ...(r.limits ? ["limits", canonicalJson(r.limits)] : []),
     r.createdBy,
     ...list("mounts", r.mounts.map((m, i) => `${canonicalJson(m)}\n${input.mountContent[i] ?? ""}`)),
   ]);

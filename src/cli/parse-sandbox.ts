@@ -20,7 +20,8 @@ export function parseSandboxFlags(f: SandboxFlags): SandboxOptions | undefined {
   }
   const pids = f["pids-limit"] !== undefined ? parsePidsLimit(f["pids-limit"]) : undefined;
   const limits: ProcessLimits = {
-    ...(ulimits.size ? { ulimits: [...ulimits.values()] } : {}),
+    // Sorted: the same limits in another order are the same step (cache key).
+    ...(ulimits.size ? { ulimits: [...ulimits.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) } : {}),
     ...(f["shm-size"] !== undefined ? { shmSizeBytes: parseShmSize(f["shm-size"]) } : {}),
     ...(pids !== undefined ? { pidsLimit: pids } : {}),
   };

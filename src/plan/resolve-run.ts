@@ -9,6 +9,7 @@ import type { RunInstruction } from "../dockerfile/types.js";
 import { resolveMount, type RunMount } from "../dockerfile/run-flags.js";
 import type { RunSecurity } from "../dockerfile/types.js";
 import type { ExtraHost, NetworkMode } from "../exec/runtime-spec.js";
+import type { ProcessLimits, SandboxOptions } from "../exec/sandbox.js";
 import { DEFAULT_PATH, envLookup, type ContainerConfig } from "../oci/config.js";
 
 export const DEFAULT_SHELL: readonly string[] = ["/bin/sh", "-c"];
@@ -32,6 +33,10 @@ export interface ResolvedRun {
   /** --add-host lines of the step's /etc/hosts (absent when none). */
   readonly extraHosts?: readonly ExtraHost[];
   readonly security: RunSecurity;
+  /** --security-opt seccomp=unconfined (absent: Docker's profile). */
+  readonly seccomp?: false;
+  /** --ulimit, --shm-size, --pids-limit (absent when none was given). */
+  readonly limits?: ProcessLimits;
   readonly mounts: readonly RunMount[];
   /** The image history's created_by for this step. */
   readonly createdBy: string;
@@ -45,6 +50,8 @@ export interface RunScope {
   /** The build's network (--network), for RUN without its own. */
   readonly network: NetworkMode;
   readonly extraHosts?: readonly ExtraHost[];
+  /** The build's seccomp choice and process limits. */
+  readonly sandbox?: Pick<SandboxOptions, "seccomp" | "limits">;
 }
 
 export function resolveRun(instr: RunInstruction, scope: RunScope): ResolvedRun {
@@ -67,6 +74,8 @@ export function resolveRun(instr: RunInstruction, scope: RunScope): ResolvedRun 
     network: n === undefined || n === "default" ? scope.network : n,
     ...(scope.extraHosts?.length ? { extraHosts: scope.extraHosts } : {}),
     security: instr.flags.security ?? "sandbox",
+    ...(scope.sandbox?.seccomp === false ? { seccomp: false as const } : {}),
+    ...(scope.sandbox?.limits && Object.keys(scope.sandbox.limits).length ? { limits: scope.sandbox.limits } : {}),
     mounts: instr.flags.mounts.map((m) => resolveMount(m, vars, cwd, instr.location)),
     createdBy: instr.form === "exec" ? `RUN ${JSON.stringify(args)} # buildkit` : `RUN ${args.join(" ")} # buildkit`,
   };

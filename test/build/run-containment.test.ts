@@ -47,7 +47,8 @@ interface Built {
 }
 
 function startBuild(ctx: string, flags: string[] = []): { done: Promise<Built> } {
-  const child = spawn("node", [BIN, "--root", root, "build", "--progress", "plain", "--no-cache", ...flags, ctx], { stdio: ["ignore", "pipe", "pipe"] });
+  const cache = flags.includes("--cache") ? [] : ["--no-cache"];
+  const child = spawn("node", [BIN, "--root", root, "build", "--progress", "plain", ...cache, ...flags.filter((f) => f !== "--cache"), ctx], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -211,6 +212,16 @@ describe("limits", () => {
     expect(lines.slice(0, 4)).toEqual(["100", "200", "unlimited", "shm 131072"]);
     const refused = Number(/forks refused: (\d+)/.exec(r.out)?.[1]);
     expect(refused).toBeGreaterThan(0);
+  });
+
+  it("the limits are part of the step: other limits run it again, the same ones hit the cache", async () => {
+    const ctx = await writeContext(await mkdtemp(path.join(parent, "ctx-")), { Dockerfile: "FROM busybox\nRUN ulimit -n > /limit; cat /limit" });
+    const first = await startBuild(ctx, ["--cache", "--ulimit", "nofile=300"]).done;
+    expect(stepOutput(first.out)).toEqual(["300"]);
+    const again = await startBuild(ctx, ["--cache", "--ulimit", "nofile=300"]).done;
+    expect(again.out).toMatch(/1 cached/);
+    const other = await startBuild(ctx, ["--cache", "--ulimit", "nofile=400"]).done;
+    expect(stepOutput(other.out)).toEqual(["400"]);
   });
 
   it("without the flags: /dev/shm is Docker's 64m and 30 processes start", async () => {

@@ -73,6 +73,11 @@ describe("RUN cache key", () => {
     const hosts = { ...input, run: { ...run, extraHosts: [{ name: "db", ip: "10.0.0.5" }] } };
     expect(runKey(hosts)).not.toBe(base);
     for (const m of mutations(hosts).filter((x) => x.path.startsWith("run.extraHosts"))) expect(runKey(m.apply(hosts) as RunKeyInput), m.path).not.toBe(runKey(hosts));
+    // So do --security-opt seccomp=unconfined and the limits (--ulimit, --shm-size, --pids-limit), as BuildKit keys an ExecOp's ulimits.
+    expect(runKey({ ...input, run: { ...run, seccomp: false } })).not.toBe(base);
+    const limited = { ...input, run: { ...run, limits: { ulimits: [{ name: "nofile", soft: 100, hard: 200 }], shmSizeBytes: 1 << 27, pidsLimit: 50 } } };
+    expect(runKey(limited)).not.toBe(base);
+    for (const m of mutations(limited).filter((x) => x.path.startsWith("run.limits"))) expect(runKey(m.apply(limited) as RunKeyInput), m.path).not.toBe(runKey(limited));
   });
 
   it("proxy variables are not part of the key (as BuildKit)", () => {

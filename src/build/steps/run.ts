@@ -55,7 +55,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
       ...(ctx.hostname !== undefined ? { hostname: ctx.hostname } : {}),
       ...(run.extraHosts ? { extraHosts: run.extraHosts } : {}),
       confinement,
-      ...(ctx.sandbox?.limits ? { limits: ctx.sandbox.limits } : {}),
+      ...(run.limits ? { limits: run.limits } : {}),
       runtime: ctx.runtime,
       stateDir: ctx.layerEnv.tmpDir,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -85,8 +85,8 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
  * the build granted it with --allow security.insecure, BuildKit's insecure
  * mode.
  */
-function confinementOf(ctx: Pick<StepContext, "sandbox">, run: Pick<ResolvedRun, "security">, loc: SourceLocation): Confinement {
-  if (run.security === "sandbox") return { mode: "sandbox", seccomp: ctx.sandbox?.seccomp ?? true };
+function confinementOf(ctx: Pick<StepContext, "sandbox">, run: Pick<ResolvedRun, "security" | "seccomp">, loc: SourceLocation): Confinement {
+  if (run.security === "sandbox") return { mode: "sandbox", seccomp: run.seccomp ?? true };
   if (!ctx.sandbox?.allowInsecure) {
     throw new KilnError("INSECURE_NOT_ALLOWED", "RUN --security=insecure is not allowed: the build did not grant security.insecure", {
       location: loc,
