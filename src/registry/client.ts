@@ -3,7 +3,7 @@
 // with retries (retry.ts: one policy, never nested). Knows nothing about
 // manifests or blobs; see repository.ts.
 import type { Readable } from "node:stream";
-import { type Agent, request } from "undici";
+import { type Agent, request, type ResponseBody } from "./http.js";
 import { MAX_SMALL_RESPONSE_BYTES } from "../oci/limits.js";
 import { KilnError } from "../util/errors.js";
 import { readCapped } from "../util/read-capped.js";
@@ -49,7 +49,7 @@ export interface SendOptions {
 export interface Response {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Readable & { text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer>; dump(): Promise<void> };
+  readonly body: ResponseBody;
   /** The absolute URL that answered (for resolving relative Locations). */
   readonly url: string;
 }
@@ -185,7 +185,7 @@ export class RegistryClient {
       ...(body !== undefined ? { body } : {}),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
-    return { status: r.statusCode, headers: r.headers, body: r.body as Response["body"], url };
+    return { status: r.statusCode, headers: r.headers, body: r.body, url };
   }
 
   #count(method: string): void {

@@ -83,11 +83,11 @@ export function interrupted(signal?: AbortSignal): KilnError {
 
 const NETWORK_KINDS: readonly { readonly code: string; readonly says: string; readonly match: RegExp }[] = [
   { code: "REGISTRY_UNREACHABLE", says: "cannot connect", match: /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/ },
-  { code: "REGISTRY_TIMEOUT", says: "no answer in time", match: /^(UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|ETIMEDOUT)$/ },
-  { code: "REGISTRY_CONNECTION_LOST", says: "connection lost", match: /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_(REQ|RES)_CONTENT_LENGTH_MISMATCH)$/ },
+  { code: "REGISTRY_TIMEOUT", says: "no answer in time", match: /^(CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|ETIMEDOUT)$/ },
+  { code: "REGISTRY_CONNECTION_LOST", says: "connection lost", match: /^(ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE)$/ },
 ];
 
-/** The network error code in `e` or its causes (undici wraps socket errors). */
+/** The network error code in `e` or its causes (wrapped errors keep theirs in `cause`). */
 function networkCode(e: unknown): string | undefined {
   for (let c = e as { code?: unknown; cause?: unknown } | undefined, i = 0; c && i < 5; c = c.cause as typeof c, i++) {
     if (typeof c.code === "string" && NETWORK_KINDS.some((k) => k.match.test(c!.code as string))) return c.code;

@@ -5,7 +5,7 @@
 // (oci/limits.ts): a 200 MB "manifest" is refused after 4 MiB.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { request } from "undici";
+import { request } from "./http.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { type Digest, isDigest } from "../oci/digest.js";
 import { MAX_MANIFEST_BYTES } from "../oci/limits.js";

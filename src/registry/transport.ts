@@ -1,4 +1,4 @@
-// Connections to one registry host: an undici Agent with the right TLS
+// Connections to one registry host: an Agent (http.ts) with the right TLS
 // trust, and the rule for when plain http is allowed. TLS is verified with
 // the system CAs plus --tls-ca and a certs.d-style directory
 // (<dir>/<host[:port]>/*.crt, client.cert + client.key for mutual TLS).
@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { rootCertificates } from "node:tls";
-import { Agent } from "undici";
+import { Agent } from "./http.js";
 import { KilnError } from "../util/errors.js";
 import { hostConfig, type RegistryConfig } from "./host-config.js";
 
@@ -90,20 +90,21 @@ export function makeAgent(host: string, opts: TransportOptions): Agent {
     }
   }
   const insecure = isInsecure(host, opts);
+  const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   // Setting `ca` replaces node's bundled roots, so keep those and add the
   // distribution's bundle (the "system CAs") next to the extra ones.
-  const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
-  const connect: Record<string, unknown> = { rejectUnauthorized: !insecure, timeout: t.connectMs };
-  if (ca.length) {
-    const system = SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f) => readFileSync(f, "utf8"));
-    connect.ca = [...rootCertificates, ...system, ...ca];
-  }
-  if (cert && key) Object.assign(connect, { cert, key });
-  return new Agent({ connect, connections: 16, keepAliveTimeout: 10_000, headersTimeout: t.headersMs, bodyTimeout: t.bodyMs });
+  const trust = ca.length ? [...rootCertificates, ...SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f) => readFileSync(f, "utf8")), ...ca] : undefined;
+  return new Agent({
+    tls: { rejectUnauthorized: !insecure, ...(trust ? { ca: trust } : {}), ...(cert && key ? { cert, key } : {}) },
+    connections: 16,
+    connectMs: t.connectMs,
+    headersMs: t.headersMs,
+    bodyMs: t.bodyMs,
+  });
 }
 
 /** True when an https attempt failed because the server speaks plain http. */
 export function looksLikePlainHttpServer(e: unknown): boolean {
   const s = `${(e as { code?: string }).code ?? ""} ${(e as Error).message ?? ""} ${((e as { cause?: Error }).cause as { code?: string })?.code ?? ""}`;
-  return /WRONG_VERSION_NUMBER|EPROTO|ECONNRESET|UND_ERR_SOCKET|packet length too long|http request/i.test(s);
+  return /WRONG_VERSION_NUMBER|EPROTO|ECONNRESET|packet length too long|http request|socket hang up/i.test(s);
 }
