@@ -157,11 +157,14 @@ export async function imagePruneCommand(store: Store, argv: string[], io: Io): P
   for (const f of filters) {
     if (!/^(until|label)=/.test(f)) throw new KilnError("USAGE", `unsupported --filter "${f}"`, { hint: "use --filter until=24h or --filter label=KEY[=VALUE]" });
   }
-  if (values.all && !values.force) {
-    // docker asks for confirmation; kiln never reads the terminal, so it wants -f.
-    throw new KilnError("USAGE", "kiln image prune -a removes every named image that matches the filters; add -f to confirm", {
-      hint: "kiln image prune -a -f [--filter until=24h]",
-    });
+  if (!values.force) {
+    // As docker: ask, and read the answer from stdin (a closed or absent stdin is "no").
+    io.out(values.all ? "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] " : "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ");
+    if (!/^y(es)?$/i.test((await readAnswer(io.stdin)).trim())) {
+      io.out("\n");
+      io.err("image prune cancelled: nothing removed (-f skips the question)\n");
+      return 0;
+    }
   }
   const keep = (created: string | undefined, labels: Readonly<Record<string, string>>): boolean => {
     for (const f of filters) {
@@ -263,3 +266,21 @@ export async function duCommand(store: Store, argv: string[], io: Io): Promise<n
 }
 
 // ---------------------------------------------------------------- save, load
+
+/** One line from `input` (an empty answer when there is none or it ends first). */
+async function readAnswer(input: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!input) return "";
+  return new Promise((resolve) => {
+    let text = "";
+    const done = () => {
+      input.off("data", onData).off("end", done).off("error", done);
+      input.pause();
+      resolve(text.split("\n")[0] ?? "");
+    };
+    const onData = (d: Buffer | string) => {
+      text += d.toString();
+      if (text.includes("\n")) done();
+    };
+    input.on("data", onData).once("end", done).once("error", done);
+  });
+}

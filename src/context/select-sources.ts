@@ -34,16 +34,18 @@ export async function selectSources(
   src: string,
   ignore: IgnoreMatcher,
   location?: SourceLocation,
+  /** What the sources are read from, for errors (`--from=builder`); default the build context. */
+  from?: string,
 ): Promise<SelectedSource[]> {
   const clean = cleanSource(src);
   if (!hasWildcard(clean)) {
-    if (clean !== "" && ignore.ignores(clean)) throw notFound(src, location, true);
+    if (clean !== "" && ignore.ignores(clean)) throw notFound(src, location, true, from);
     try {
       const host = await resolveInRoot(contextDir, clean);
       const st = await lstat(host);
       return [{ rel: clean, host, isDir: st.isDirectory() }];
     } catch {
-      throw notFound(src, location, false);
+      throw notFound(src, location, false, from);
     }
   }
   // Walk only below the part of the pattern that has no wildcard; `**`
@@ -82,7 +84,13 @@ export async function selectSources(
   return out;
 }
 
-function notFound(src: string, location: SourceLocation | undefined, ignored: boolean): KilnError {
+function notFound(src: string, location: SourceLocation | undefined, ignored: boolean, from?: string): KilnError {
+  if (from !== undefined) {
+    return new KilnError("COPY_SOURCE_NOT_FOUND", `"${src}" not found in --from=${from}`, {
+      ...(location ? { location } : {}),
+      hint: `the path is in ${from}'s filesystem, not the build context: check where that stage (or image) puts it`,
+    });
+  }
   return new KilnError(
     "COPY_SOURCE_NOT_FOUND",
     ignored ? `"${src}" is excluded by .dockerignore` : `"${src}" not found in the build context`,

@@ -90,6 +90,16 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
     if (opts.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
     if (code !== 0) {
       const failure = await runtimeFailure(logFile);
+      // The image lacks the program (often /bin/sh of a shell-form RUN on a distroless or scratch image).
+      const missing = failure === undefined ? undefined : /exec: "([^"]+)": (?:stat [^:]+: )?no such file or directory|exec: "([^"]+)": executable file not found/.exec(failure);
+      if (missing) {
+        const prog = missing[1] ?? missing[2]!;
+        throw new KilnError("RUN_NO_EXECUTABLE", `${prog} does not exist in the image`, {
+          hint: prog === "/bin/sh" || prog === opts.process.args[0] && /sh$/.test(prog)
+            ? "a shell-form RUN needs /bin/sh: use a base image with a shell, the exec form RUN [\"/prog\", \"arg\"], or SHELL to name another shell"
+            : `check the path, or install ${prog} in an earlier step`,
+        });
+      }
       if (failure !== undefined) {
         throw new KilnError("RUNTIME_FAILED", `${runtimeName} failed to start the container: ${failure}`, {
           hint: /hybrid/.test(failure)

@@ -1,38 +1,23 @@
 // The docker-format tar loads into a real dockerd (Debian's docker.io,
 // started here with no bridge and no iptables, on its own socket) and the
 // loaded image runs with docker as it runs with runc.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kiln, REPO } from "../helpers/kiln.js";
 import { useWorkspace } from "../helpers/workspace.js";
-
-const DOCKER = "/usr/bin/docker"; // Debian's client, matching its dockerd
+import { DOCKER, startDockerd, type Dockerd } from "../helpers/dockerd.js";
 
 describe("docker load of kiln's docker-format tar", () => {
   const ws = useWorkspace({ busybox: true, name: "dockerd" });
-  let dockerd: ChildProcess;
+  let dockerd: Dockerd;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
-    if (!existsSync("/usr/sbin/dockerd") || !existsSync(DOCKER)) throw new Error("dockerd is missing: run scripts/setup.sh (apt-get install docker.io)");
-    const sock = path.join(ws.work, "docker.sock");
-    dockerd = spawn("dockerd", ["--bridge=none", "--iptables=false", "--ip6tables=false", "--data-root", path.join(ws.work, "data"), "--exec-root", path.join(ws.work, "exec"), "--pidfile", path.join(ws.work, "pid"), "-H", `unix://${sock}`], { stdio: "ignore" });
-    env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
-    for (let i = 0; i < 100; i++) {
-      try {
-        execFileSync(DOCKER, ["version"], { env, stdio: "ignore" });
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    throw new Error("dockerd did not start");
+    dockerd = await startDockerd(ws.work);
+    env = { ...process.env, ...dockerd.env };
   });
   afterAll(async () => {
-    dockerd?.kill("SIGTERM");
-    await new Promise((r) => dockerd?.once("exit", r) ?? r(undefined));
-    execFileSync("sh", ["-c", `grep ' ${ws.work}' /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r umount -l`]);
+    await dockerd?.stop();
   });
 
   it("loads with its name and config, and runs", async () => {

@@ -25,4 +25,10 @@ describe("kiln build flags, as docker reads them", () => {
     expect(off.stderr).toMatch(/build context "\/nonexistent-ctx" does not exist/);
     expect(shell("kiln images --quiet=false --digests=1").code).toBe(0);
   });
+
+  it("--cache-from REF (the classic bare form) is a registry cache, as buildx's type=registry,ref=REF", () => {
+    const r = shell(`d=$(mktemp -d) && printf 'FROM scratch\\n' > $d/Dockerfile && kiln --root $d/store build --cache-from 127.0.0.1:9/none:cache $d; rm -rf "$d"`);
+    expect(r.stderr).not.toMatch(/is not KEY=VALUE/);
+    expect(r.stderr).toMatch(/127\.0\.0\.1:9\/v2\/none\/manifests\/cache/);
+  });
 });

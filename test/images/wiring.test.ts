@@ -28,7 +28,7 @@ describe("kiln CLI wiring for issue 8", () => {
     expect((await kiln(["--root", ws.root, "rmi", "bb:1"])).stdout).toBe("Untagged: bb:1\n");
     expect((await kiln(["--root", ws.root, "history", "-q", "busybox"])).code).toBe(0);
     expect((await kiln(["--root", ws.root, "du"])).stdout).toMatch(/^TYPE/);
-    expect((await kiln(["--root", ws.root, "image", "prune"])).stdout).toMatch(/Total reclaimed space/);
+    expect((await kiln(["--root", ws.root, "image", "prune", "-f"])).stdout).toMatch(/Total reclaimed space/);
     const tar = path.join(ws.work, "bb.tar");
     expect((await kiln(["--root", ws.root, "save", "-o", tar, "busybox"])).code).toBe(0);
     expect((await kiln(["--root", ws.root, "load", "-i", tar])).stdout).toBe("Loaded image: busybox:latest\n");

@@ -84,7 +84,8 @@ export async function applyCopy(ctx: StepContext, state: ImageState, instr: Copy
         throw new KilnError("UNSUPPORTED", `${keyword} of ${s} is not supported yet`, { location: loc, hint: "download it in a RUN step, or place it in the build context" });
       }
       const { pattern, pivot } = parentsPivot(s, instr.parents === true);
-      for (const sel of await selectSources(source.dir, pattern, source.ignore, loc)) {
+      const from = instr.kind === "copy" ? instr.from : undefined;
+      for (const sel of await selectSources(source.dir, pattern, source.ignore, loc, from)) {
         const ignore = withExcludes(source.ignore, excludes, sel.rel);
         if (excludes.length && !sel.isDir && isExcluded(excludes, sel)) continue;
         items.push({
