@@ -2,7 +2,6 @@
 // cache first for every filesystem step. A hit reuses the recorded layer
 // (and its history entry, so a no-op rebuild gives the same digest); a miss
 // runs the handler, records the result, and says why it missed.
-import path from "node:path";
 import { isLayerInstruction, runInputs, stepInputs } from "../cache/step-inputs.js";
 import { resolveRun } from "../plan/resolve-run.js";
 import { runMountSources } from "./run-mount-sources.js";
@@ -129,7 +128,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
         // Resolved once: the key is made of exactly what the executor runs.
         const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network, ...(env.extraHosts ? { extraHosts: env.extraHosts } : {}), ...(env.sandbox ? { sandbox: env.sandbox } : {}) });
         const sources = await runMountSources(
-          { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, layerEnv: ctx.layerEnv, digestDir: path.join(env.records.dir, "mount-digests"), fromSource: ctx.fromSource },
+          { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, layerEnv: ctx.layerEnv, digestDir: env.records.mountDigestDir, fromSource: ctx.fromSource },
           run,
           locationOf(instr.location),
         );

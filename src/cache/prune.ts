@@ -2,6 +2,7 @@
 // until=, or least recently used first until the cache fits --keep-storage),
 // then collects what no ref, record or running build still reaches.
 import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
 import { collectGarbage, type GcResult } from "../store/gc.js";
 import { GC_LOCK } from "../store/leases.js";
@@ -58,6 +59,8 @@ export async function pruneCache(store: Store, snapshots: SnapshotIndex, records
         total -= sizeOf(e.record);
         removed++;
       }
+      // Remembered mount digests are tiny; --all clears them with the records.
+      if (opts.all) await rm(records.mountDigestDir, { recursive: true, force: true });
       const gc = await collectGarbage(store, snapshots, records);
       return { records: removed, ...gc };
     },

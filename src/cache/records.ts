@@ -41,6 +41,14 @@ export class StepRecords {
     readonly tmpDir: string,
   ) {}
 
+  /**
+   * Content digests of paths inside immutable chains (RUN --mount=from=
+   * sources, see build/run-mount-sources.ts), remembered by chainID and path.
+   */
+  get mountDigestDir(): string {
+    return path.join(this.dir, "mount-digests");
+  }
+
   #file(key: Digest): string {
     return path.join(this.dir, "steps", `${digestHex(key)}.json`);
   }

@@ -2,9 +2,11 @@
 // content a --mount=from= reads (not the source stage's whole chain), and
 // mixed-case mount keys all reach both the key and the executor. --no-cache
 // starts cache mounts empty, as BuildKit.
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { kiln } from "../helpers/kiln.js";
 import { useWorkspace } from "../helpers/workspace.js";
 import { buildIn } from "./helpers.js";
 
@@ -31,6 +33,11 @@ describe("RUN resolved step", () => {
     const c = await build("from-c", df, { bust: "2" }, ["--build-arg", "V=bar"]);
     expect(await read(c.out, "got")).toBe("bar\n");
     expect(await read(c.out, "unique")).not.toBe(await read(a.out, "unique"));
+    // The remembered digests of mounted stage paths go with `cache prune --all`.
+    const digests = path.join(ws.root, "cache", "mount-digests");
+    expect(existsSync(digests)).toBe(true);
+    expect((await kiln(["--root", ws.root, "cache", "prune", "--all"])).code).toBe(0);
+    expect(existsSync(digests)).toBe(false);
   });
 
   it("the RUN network mode is part of the key: --network=none then host is no false hit", async () => {
