@@ -10,13 +10,13 @@ import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.js";
 import { digestHex, type Digest } from "../oci/digest.js";
-import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
+import { parseJsonDocument, validateIndex } from "../oci/validate.js";
 import { decompressedStream, extractLayer } from "../snapshot/extract.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { CacheAnnotation, CacheMediaType, type CacheConfig, type CacheTarget } from "./cache-layout.js";
 import type { BlobSource, LazyLayers } from "./lazy-layers.js";
-import type { StepRecords } from "./records.js";
+import { isStepRecord, type StepRecords } from "./records.js";
 
 export interface ImportedCache {
   readonly records: number;
@@ -27,14 +27,20 @@ export interface ImportedCache {
 
 export async function importCache(store: Store, records: StepRecords, from: CacheTarget, lazy: LazyLayers, client: ClientOptions = {}): Promise<ImportedCache> {
   const { manifestDesc, source } = from.kind === "local" ? await openLocalCache(store, from.dir) : await (await import("./registry-cache.js")).openRegistryCache(store, from.ref, client);
-  const manifest = await store.readJson<ImageManifest>(manifestDesc.digest);
+  const manifest = await store.readManifest(manifestDesc.digest);
   if (manifest.artifactType !== CacheMediaType.artifact) {
     throw new KilnError("CACHE_NOT_FOUND", `${source.name} is not a kiln build cache (artifactType ${manifest.artifactType ?? "none"})`);
   }
   await source.fetch(manifest.config);
-  const config = await store.readJson<CacheConfig>(manifest.config.digest);
+  const config = await store.readJson<Partial<CacheConfig> | null>(manifest.config.digest);
+  const bad = Array.isArray(config?.records) ? config.records.findIndex((r) => !isStepRecord(r)) : -2;
+  if (bad !== -1) {
+    throw new KilnError("CACHE_INVALID", `${source.name}: the cache config ${manifest.config.digest} is not valid: ${bad === -2 ? "records: expected an array" : `records[${bad}] is not a step record`}`, {
+      hint: "export the cache again with --cache-to",
+    });
+  }
   let added = 0;
-  for (const r of config.records) if (await records.adopt(r)) added++;
+  for (const r of config!.records!) if (await records.adopt(r)) added++;
   let layers = 0;
   let mounts = 0;
   for (const l of manifest.layers) {
@@ -51,12 +57,15 @@ export async function importCache(store: Store, records: StepRecords, from: Cach
 }
 
 async function openLocalCache(store: Store, dir: string): Promise<{ manifestDesc: Descriptor; source: BlobSource }> {
-  let index: ImageIndex;
+  let text: string;
   try {
-    index = JSON.parse(await readFile(path.join(dir, "index.json"), "utf8")) as ImageIndex;
+    text = await readFile(path.join(dir, "index.json"), "utf8");
   } catch {
     throw new KilnError("CACHE_NOT_FOUND", `no exported cache in ${dir} (index.json missing)`, { hint: "write one with --cache-to type=local,dest=DIR" });
   }
+  const where = path.join(dir, "index.json");
+  const index = validateIndex(parseJsonDocument(text, where), where);
+  if (index.manifests.length === 0) throw new KilnError("CACHE_NOT_FOUND", `no exported cache in ${dir} (index.json lists nothing)`, { hint: "write one with --cache-to type=local,dest=DIR" });
   const source: BlobSource = {
     name: dir,
     fetch: async (d) => {

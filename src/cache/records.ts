@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import type { ContainerConfig, HistoryEntry } from "../oci/config.js";
-import { digestHex, type Digest } from "../oci/digest.js";
+import { digestHex, isDigest, parseDigest, type Digest } from "../oci/digest.js";
 import { writeFileDurable } from "../store/durable-file.js";
 
 export interface StepInputs {
@@ -35,6 +35,22 @@ export interface StepRecord {
   readonly configPatch?: Partial<ContainerConfig>;
 }
 
+/** Whether an imported value (a cache from a registry or a directory) has the shape of a StepRecord. */
+export function isStepRecord(v: unknown): v is StepRecord {
+  if (typeof v !== "object" || v === null) return false;
+  const r = v as Record<string, unknown>;
+  const isObject = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
+  return (
+    r.version === 1 &&
+    typeof r.key === "string" &&
+    isDigest(r.key) &&
+    (r.diffId === null || (typeof r.diffId === "string" && isDigest(r.diffId))) &&
+    isObject(r.inputs) &&
+    isObject(r.history) &&
+    (r.configPatch === undefined || isObject(r.configPatch))
+  );
+}
+
 export class StepRecords {
   constructor(
     readonly dir: string,
@@ -50,7 +66,8 @@ export class StepRecords {
   }
 
   #file(key: Digest): string {
-    return path.join(this.dir, "steps", `${digestHex(key)}.json`);
+    // parseDigest: a key from an imported cache must never become "../" in a path.
+    return path.join(this.dir, "steps", `${digestHex(parseDigest(key))}.json`);
   }
 
   // Records and `last/` pointers are small JSON files in the local store, read
