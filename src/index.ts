@@ -4,6 +4,7 @@
 //   const r = await build({ store, contextDir: ".", tags: ["app:1"], onEvent: (e) => console.log(e) });
 export { build, type BuildResult } from "./build/build.js";
 export type { BuildOptions, Output } from "./build/options.js";
+export type { SandboxOptions, ProcessLimits, Ulimit } from "./exec/sandbox.js";
 export type { BuildEvent, EventSink } from "./build/events.js";
 export { importRootfs, type ImportOptions } from "./import/rootfs-tarball.js";
 export { Store, defaultStoreRoot, type ResolvedImage } from "./store/index.js";

@@ -1,5 +1,6 @@
 // The library API a Node user imports: build() with typed options and
 // progress events, against the same store the CLI uses.
+import { mkdtemp, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { build, Store, type BuildEvent } from "../../src/index.js";
@@ -26,5 +27,21 @@ describe("library API", () => {
     const img = await store.resolveImage("api:1");
     expect(img?.manifestDescriptor.digest).toBe(r.manifest?.digest);
     expect(img?.config.config?.Entrypoint).toEqual(["/app/greet.sh"]);
+  });
+
+  it("build({ sandbox }) sets RUN's limits and seccomp, as the CLI's --ulimit/--shm-size/--pids-limit/--security-opt", async () => {
+    const store = await Store.open(ws.root);
+    const ctx = await mkdtemp(path.join(ws.work, "sandbox-"));
+    await writeFile(path.join(ctx, "Dockerfile"), "FROM busybox\nRUN ulimit -n; df -k /dev/shm | tail -1 | awk '{print $2}'; grep '^Seccomp:' /proc/self/status\n");
+    let log = "";
+    await build({
+      store,
+      contextDir: ctx,
+      sandbox: { seccomp: false, limits: { ulimits: [{ name: "nofile", soft: 123, hard: 123 }], shmSizeBytes: 32 * 1024 * 1024, pidsLimit: 100 } },
+      onEvent: (e) => {
+        if (e.kind === "step-log") log += e.data.toString();
+      },
+    });
+    expect(log.split("\n").filter(Boolean)).toEqual(["123", "32768", "Seccomp:\t0"]);
   });
 });
