@@ -14,6 +14,7 @@ export type { Dockerfile, Instruction, Stage } from "./dockerfile/index.js";
 export * from "./oci/index.js";
 export { KilnError, type SourceLocation } from "./util/errors.js";
 export { pullImage as pull, pushImage as push, type PullOptions, type PullResult, type PullEvent, type PushOptions, type PushResult, type PushEvent } from "./registry/index.js";
+export { createRemoteIndex, inspectRemote, type CreateRemoteIndexOptions, type RemoteIndex, type InspectedRef, type ImagetoolsEvent } from "./registry/imagetools.js";
 export { loadRegistryConfig, parseRegistryConfig, type RegistryConfig, type RegistryHostConfig, type RegistryAccess } from "./registry/index.js";
 export { loadArchive, type LoadOptions, type LoadResult, type LoadedImage } from "./import/load-archive.js";
 export { exportDockerArchive, exportOciLayout, type DockerArchiveOptions, type OciLayoutOptions } from "./export/index.js";

@@ -3,12 +3,15 @@
 // imagetools create` does for a registry — the last step of building each
 // platform on its own runner. `kiln index inspect NAME`: what an index holds.
 import { parseFlags } from "./flags.js";
-import { indexEntry, manifestPlatform, mergeIndexEntries, putIndex } from "../export/image-index.js";
+import { manifestPlatform, putIndex } from "../export/image-index.js";
+import { type IndexSourceReader, mergeIndexSources } from "../export/index-merge.js";
+import { imageIndex } from "../oci/manifest.js";
+import { MediaType } from "../oci/media-types.js";
+import { canonicalJson } from "../store/canonical-json.js";
 import type { Descriptor } from "../oci/descriptor.js";
-import { isDigest, type Digest } from "../oci/digest.js";
+import { isDigest, sha256Digest, type Digest } from "../oci/digest.js";
 import type { ImageIndex } from "../oci/manifest.js";
 import { isIndexMediaType, isManifestMediaType } from "../oci/media-types.js";
-import { formatPlatform } from "../oci/platform.js";
 import { parseReference } from "../oci/reference.js";
 import { GC_LOCK } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
@@ -16,6 +19,7 @@ import { normalizeTagName } from "../store/refs.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
+import { formatInspect } from "./inspect-format.js";
 
 export const INDEX_USAGE = `Usage: kiln index create [-t REPO:TAG]... [--dry-run] SOURCE...
        kiln index inspect [--raw] NAME
@@ -68,6 +72,15 @@ export interface CreateIndexResult {
   readonly json: Buffer;
 }
 
+/** Sources in the store, for mergeIndexSources. */
+function storeSources(store: Store): IndexSourceReader {
+  return {
+    describe: (src) => sourceDescriptor(store, src),
+    readIndex: (d) => store.readJson<ImageIndex>(d.digest),
+    platformOf: (d) => manifestPlatform(store, d),
+  };
+}
+
 /**
  * The index that merges `sources`: each manifest with its platform, each
  * index's entries (attestations kept with the images they describe), in the
@@ -75,40 +88,10 @@ export interface CreateIndexResult {
  */
 export async function createIndex(store: Store, sources: readonly string[], opts: { dryRun?: boolean } = {}): Promise<{ index: Descriptor; entries: Descriptor[] }> {
   if (sources.length === 0) throw new KilnError("USAGE", "kiln index create needs at least one SOURCE image", { hint: INDEX_USAGE.split("\n")[0] });
-  let entries: Descriptor[] = [];
-  const byPlatform = new Map<string, string>();
-  const add = (list: Descriptor[], from: string) => {
-    const fresh: Descriptor[] = [];
-    for (const e of list) {
-      if (!e.platform || e.platform.os === "unknown") continue;
-      const key = formatPlatform(e.platform);
-      const had = byPlatform.get(key);
-      if (had === e.digest) continue;
-      if (had) throw new KilnError("DUPLICATE_PLATFORM", `two different images for ${key}: ${had} and ${e.digest} (from ${from})`, { hint: "give one image per platform" });
-      byPlatform.set(key, e.digest);
-      fresh.push(e);
-    }
-    return fresh;
-  };
-  for (const src of sources) {
-    const d = await sourceDescriptor(store, src);
-    if (isIndexMediaType(d.mediaType)) {
-      const children = [...(await store.readJson<ImageIndex>(d.digest)).manifests];
-      const fresh = add(children, src);
-      const attest = children.filter((c) => c.platform?.os === "unknown");
-      entries = mergeIndexEntries([...entries, ...attest], fresh);
-    } else {
-      const p = await manifestPlatform(store, d);
-      entries = mergeIndexEntries(entries, add([indexEntry(d, p)], src));
-    }
-  }
-  const { canonicalJson } = await import("../store/canonical-json.js");
-  const { imageIndex } = await import("../oci/manifest.js");
+  const { entries } = await mergeIndexSources(storeSources(store), sources);
   if (opts.dryRun) {
-    const text = canonicalJson(imageIndex(entries));
-    const { createHash } = await import("node:crypto");
-    const buf = Buffer.from(text);
-    return { index: { mediaType: "application/vnd.oci.image.index.v1+json", digest: `sha256:${createHash("sha256").update(buf).digest("hex")}` as Digest, size: buf.length }, entries };
+    const buf = Buffer.from(canonicalJson(imageIndex(entries)));
+    return { index: { mediaType: MediaType.ociIndex, digest: sha256Digest(buf), size: buf.length }, entries };
   }
   return { index: await putIndex(store, entries), entries };
 }
@@ -129,8 +112,6 @@ export async function indexCommand(store: Store, argv: string[], io: Io): Promis
       return r;
     }, { name: GC_LOCK });
     if (dryRun) {
-      const { canonicalJson } = await import("../store/canonical-json.js");
-      const { imageIndex } = await import("../oci/manifest.js");
       io.out(`${canonicalJson(imageIndex(entries))}\n`);
       return 0;
     }
@@ -147,20 +128,8 @@ export async function indexCommand(store: Store, argv: string[], io: Io): Promis
       io.out(`${buf.toString("utf8")}\n`);
       return 0;
     }
-    const lines = [`Name:      ${positionals[0]}`, `MediaType: ${d.mediaType}`, `Digest:    ${d.digest}`];
-    if (isIndexMediaType(d.mediaType)) {
-      lines.push("", "Manifests:");
-      for (const m of (JSON.parse(buf.toString("utf8")) as ImageIndex).manifests) {
-        const kind = m.annotations?.["vnd.docker.reference.type"];
-        lines.push(`  Name:      ${positionals[0]!.split("@")[0]}@${m.digest}`, `  MediaType: ${m.mediaType}`);
-        lines.push(`  Platform:  ${m.platform ? formatPlatform(m.platform) : "-"}`);
-        if (kind) lines.push(`  Type:      ${kind} of ${m.annotations?.["vnd.docker.reference.digest"] ?? "?"}`);
-        lines.push("");
-      }
-    } else {
-      lines.push(`Platform:  ${formatPlatform(await manifestPlatform(store, d))}`, "");
-    }
-    io.out(`${lines.join("\n")}\n`);
+    const what = isIndexMediaType(d.mediaType) ? { manifests: (JSON.parse(buf.toString("utf8")) as ImageIndex).manifests } : { platform: await manifestPlatform(store, d) };
+    io.out(formatInspect(positionals[0]!, d, what));
     return 0;
   }
   if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {

@@ -26,6 +26,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   load: async () => (await import("./image-commands.js")).loadCommand,
   cache: async () => (await import("./cache-commands.js")).cacheCommand,
   index: async () => (await import("./index-commands.js")).indexCommand,
+  imagetools: async () => (await import("./imagetools-commands.js")).imagetoolsCommand,
   attest: async () => (await import("./attest-commands.js")).attestCommand,
   push: async () => (await import("./registry-commands.js")).pushCommand,
   pull: async () => (await import("./registry-commands.js")).pullCommand,
@@ -37,7 +38,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
 // on it (unmount, remove temp files, name nothing). Any other command is
 // short and crash-safe (temp file + rename, refs written last): on a signal
 // main stops waiting for it and the process exits at once.
-const ABORTABLE = new Set(["build", "import", "load", "save", "pull", "push", "attest", "login"]);
+const ABORTABLE = new Set(["build", "import", "load", "save", "pull", "push", "attest", "login", "imagetools"]);
 
 const versionText = kilnVersion;
 

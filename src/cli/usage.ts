@@ -179,6 +179,10 @@ Registry settings (mirrors, CA files, http/insecure hosts) also come from $KILN_
     usage: "kiln index create [-t REPO:TAG]... [--dry-run] SOURCE... | kiln index inspect [--raw] NAME",
     summary: "Merge single-platform images into one multi-platform image index, or show one",
   },
+  imagetools: {
+    usage: "kiln imagetools create -t REPO:TAG [--dry-run] SOURCE... | kiln imagetools inspect [--raw] REF",
+    summary: "Make a multi-platform index on a registry from pushed images (manifests only), or show a remote image",
+  },
   attest: {
     usage: "kiln attest ls [--remote] IMAGE | kiln attest show [--type provenance|sbom|URI] [--platform P] [--remote] IMAGE",
     summary: "List or print an image's provenance and SBOM attestations (store or registry)",

@@ -37,16 +37,9 @@ export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobSour
     let location: string | undefined;
     for (const from of opts.mountFrom ?? []) {
       if (from === repo.name) continue;
-      const r = await repo.client.send({
-        method: "POST",
-        path: `/v2/${repo.name}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
-        scopes: [...repo.scopes, `repository:${from}:pull`],
-        retry: false,
-      });
-      await r.body.dump();
-      if (r.status === 201) return "mounted";
-      // 202: not mounted, but an upload session was opened for us.
-      location = resolveLocation(r, repo);
+      const m = await mountBlob(repo, desc.digest, from);
+      if (m.mounted) return "mounted";
+      location = m.location;
       break;
     }
     location ??= await startUpload(repo);
@@ -64,6 +57,22 @@ export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobSour
     await put.body.dump();
     return "uploaded";
   });
+}
+
+/**
+ * Ask the registry to mount `digest` from the repository `from` (same
+ * registry) into `repo`: one POST, no bytes. Not mounted (202), the
+ * registry opened an upload session instead, at `location`.
+ */
+export async function mountBlob(repo: Repository, digest: string, from: string): Promise<{ mounted: true } | { mounted: false; location: string }> {
+  const r = await repo.client.send({
+    method: "POST",
+    path: `/v2/${repo.name}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+    scopes: [...repo.scopes, `repository:${from}:pull`],
+    retry: false,
+  });
+  await r.body.dump();
+  return r.status === 201 ? { mounted: true } : { mounted: false, location: resolveLocation(r, repo) };
 }
 
 async function startUpload(repo: Repository): Promise<string> {

@@ -1,7 +1,7 @@
 // Running the CLI as users do: `node bin/kiln.js …` in a child process, for
 // what only a real process has (its own stdout and stdin, redirections,
 // pipes, a terminal, several kiln processes at once).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { REPO } from "./kiln.js";
@@ -42,4 +42,21 @@ export function shell(script: string, env: NodeJS.ProcessEnv = {}): ShellResult 
   });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * shell() without blocking this process: for scripts that talk to a server
+ * the test itself runs (a proxy in this process could not answer a
+ * synchronous child).
+ */
+export function shellAsync(script: string, env: NodeJS.ProcessEnv = {}): Promise<ShellResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", `kiln() { node "$KILN_BIN" "$@"; }\n${script}`], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KILN_BIN: BIN, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

@@ -64,6 +64,10 @@ describe("--platform a,b --push", () => {
     expect(created.code, created.stderr).toBe(0);
     const pushed = await kiln(["--root", merge, "push", `${repo}:1`]);
     expect(pushed.code, pushed.stderr).toBe(0);
+    // The same merge straight on the registry (nothing pulled) makes the very same index.
+    const remote = await kiln(["imagetools", "create", "-t", `${repo}:2`, ...digests]);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(remote.stdout).toBe(created.stdout);
     const raw = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${repo}:1`], { encoding: "utf8" }));
     // The merged index holds both platforms' images and their attestations, each attestation still naming its image.
     type Entry = { digest: string; platform: { architecture: string }; annotations?: Record<string, string> };
