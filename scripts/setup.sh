@@ -1,31 +1,25 @@
 #!/usr/bin/env bash
-# One idempotent set-up for a fresh machine: Debian packages kiln and its
-# tests need (only when missing), npm packages (only when the lock changed),
-# and the TypeScript build (only when a source is newer than the output).
-# Called by the npm `pre` scripts; safe to run any number of times.
+# One idempotent set-up for a fresh machine (Debian, or Ubuntu as on GitHub's
+# runners; amd64 or arm64): Debian packages kiln needs (only when missing),
+# npm packages (only when the lock changed), the TypeScript build (only when
+# a source is newer than the output), binfmt_misc for the other
+# architecture; with KILN_SETUP_TESTS=1 (npm test) also the tests' tools and
+# fixtures. Called by the npm `pre` scripts; safe to run any number of times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: the OCI runtimes, base-image sources, the readers we check
-# our output with, qemu for foreign platforms, and a registry for tests.
-PKGS=(runc crun busybox-static skopeo umoci qemu-user-static binfmt-support docker-registry apache2-utils pigz zstd attr docker.io buildah mmdebstrap golang-go)
-# buildah: the frontend comparison test and the no-op rebuild benchmark.
-# mmdebstrap: the Debian base the SBOM test scans (slow tier, below).
-
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "kiln setup: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-  echo "kiln setup: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# What kiln itself needs (npm run demo, a CI job that builds images): the
+# OCI runtime, Debian's static busybox (the demo's base), pigz and zstd for
+# layers, qemu-user through binfmt_misc for foreign-platform RUN steps.
+PKGS=(runc busybox-static pigz zstd qemu-user-static binfmt-support)
+# What only the tests (npm test runs this with KILN_SETUP_TESTS=1) and the
+# benchmarks (KILN_SETUP_BENCH=1) add: the readers we check output with, a
+# registry, docker and buildah to compare with, mmdebstrap for a Debian base,
+# Go for the SBOM fixtures, crun as the other runtime.
+TEST_PKGS=(crun skopeo umoci docker-registry apache2-utils attr docker.io buildah mmdebstrap golang-go)
+for_tests=0
+[[ ${KILN_SETUP_TESTS:-} == 1 || ${KILN_SETUP_BENCH:-} == 1 ]] && for_tests=1
+((for_tests)) && PKGS+=("${TEST_PKGS[@]}")
 
 # npm packages: reinstall only when package-lock.json differs from the one
 # node_modules was installed from.
@@ -51,48 +45,68 @@ if [[ ! -f dist/bundle/main.js || dist/.built -nt dist/bundle/main.js || scripts
   node scripts/bundle.mjs
 fi
 
-# Foreign platforms: RUN steps for linux/arm64 run under qemu-user through
-# binfmt_misc, registered with the fix-binary (F) flag so the interpreter is
-# opened at registration time and works inside a container's mount namespace.
-# Each step only when it is missing.
+# Foreign platforms: RUN steps for the other architecture (arm64 on an amd64
+# host, amd64 on an arm64 one) run under qemu-user through binfmt_misc,
+# registered with the fix-binary (F) flag so the interpreter is opened at
+# registration time and works inside a container's mount namespace. The
+# native architecture is never registered (it needs no emulator). Each step
+# only when it is missing.
+native=$(dpkg --print-architecture)
+case $native in
+  amd64) foreign=arm64 qemu=qemu-aarch64 ;;
+  arm64) foreign=amd64 qemu=qemu-x86_64 ;;
+  *) foreign="" qemu="" ;;
+esac
 if [[ ! -e /proc/sys/fs/binfmt_misc/status ]]; then
   echo "kiln setup: mounting binfmt_misc" >&2
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 fi
-qemu_entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
-if [[ ! -f $qemu_entry ]] || ! grep -qx enabled "$qemu_entry" || ! grep -q '^flags: .*F' "$qemu_entry"; then
-  echo "kiln setup: registering qemu-aarch64 with binfmt_misc (fix-binary)" >&2
-  # Debian's qemu-user-static registers with F; a stale entry without it is replaced.
-  if [[ -f $qemu_entry ]] && ! grep -q '^flags: .*F' "$qemu_entry"; then echo -1 >"$qemu_entry"; fi
-  update-binfmts --enable qemu-aarch64 >&2 || update-binfmts --import qemu-aarch64 >&2
-  grep -q '^flags: .*F' "$qemu_entry" || { echo "kiln setup: qemu-aarch64 is not registered with the F flag" >&2; exit 1; }
-fi
-
-# An arm64 busybox for the multi-platform tests and examples, from Debian.
-arm64_busybox=/var/cache/kiln/busybox-arm64/bin/busybox
-if [[ ! -x $arm64_busybox ]]; then
-  echo "kiln setup: fetching busybox-static:arm64" >&2
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    dpkg --add-architecture arm64
-    apt-get update -qq >/dev/null
+if [[ -n $qemu ]]; then
+  qemu_entry=/proc/sys/fs/binfmt_misc/$qemu
+  if [[ ! -f $qemu_entry ]] || ! grep -qx enabled "$qemu_entry" || ! grep -q '^flags: .*F' "$qemu_entry"; then
+    echo "kiln setup: registering $qemu with binfmt_misc (fix-binary)" >&2
+    # Debian's qemu-user-static registers with F; a stale entry without it is replaced.
+    if [[ -f $qemu_entry ]] && ! grep -q '^flags: .*F' "$qemu_entry"; then echo -1 >"$qemu_entry"; fi
+    update-binfmts --enable "$qemu" >&2 || update-binfmts --import "$qemu" >&2
+    grep -q '^flags: .*F' "$qemu_entry" || { echo "kiln setup: $qemu is not registered with the F flag" >&2; exit 1; }
   fi
-  dl=$(mktemp -d)
-  (cd "$dl" && { apt-get download -qq busybox-static:arm64 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get download -qq busybox-static:arm64 >/dev/null; }; })
-  mkdir -p /var/cache/kiln/busybox-arm64.tmp
-  dpkg-deb -x "$dl"/busybox-static_*_arm64.deb /var/cache/kiln/busybox-arm64.tmp
-  rm -rf "$dl" /var/cache/kiln/busybox-arm64
-  mv /var/cache/kiln/busybox-arm64.tmp /var/cache/kiln/busybox-arm64
-  [[ -x $arm64_busybox ]] || { echo "kiln setup: $arm64_busybox missing after extracting busybox-static:arm64" >&2; exit 1; }
 fi
 
-# A minimal Debian bookworm root filesystem for the SBOM test (its dpkg
-# database is what the scanner must list). Written under a temp name and
-# renamed, so an interrupted run leaves nothing that looks finished.
+((for_tests)) || exit 0
+
+# The other architecture's busybox for the multi-platform tests, from Debian
+# (/var/cache/kiln/busybox-arm64 on an amd64 host).
+if [[ -n $foreign ]]; then
+  foreign_busybox=/var/cache/kiln/busybox-$foreign/bin/busybox
+  if [[ ! -x $foreign_busybox ]]; then
+    echo "kiln setup: fetching busybox-static:$foreign" >&2
+    if ! dpkg --print-foreign-architectures | grep -qx "$foreign"; then
+      dpkg --add-architecture "$foreign"
+      apt-get update -qq >/dev/null
+    fi
+    dl=$(mktemp -d)
+    (cd "$dl" && { apt-get download -qq "busybox-static:$foreign" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get download -qq "busybox-static:$foreign" >/dev/null; }; })
+    mkdir -p "/var/cache/kiln/busybox-$foreign.tmp"
+    dpkg-deb -x "$dl"/busybox-static_*_"$foreign".deb "/var/cache/kiln/busybox-$foreign.tmp"
+    rm -rf "$dl" "/var/cache/kiln/busybox-$foreign"
+    mv "/var/cache/kiln/busybox-$foreign.tmp" "/var/cache/kiln/busybox-$foreign"
+    [[ -x $foreign_busybox ]] || { echo "kiln setup: $foreign_busybox missing after extracting busybox-static:$foreign" >&2; exit 1; }
+  fi
+fi
+
+# A minimal Debian bookworm root filesystem for the SBOM test and the
+# library/debian image of the docker.io mirror tests. Written under a temp
+# name and renamed, so an interrupted run leaves nothing that looks finished.
+# The mirror is the host's own (its apt sources), or $KILN_DEBIAN_MIRROR.
 debian_tar=/var/cache/kiln/debian-bookworm-minbase.tar
 if [[ ! -s $debian_tar ]]; then
-  echo "kiln setup: mmdebstrap bookworm minbase (downloads from deb.debian.org)" >&2
+  mirror=${KILN_DEBIAN_MIRROR:-$(bash scripts/apt-mirror.sh bookworm)} || {
+    echo "kiln setup: no Debian mirror for bookworm in this host's apt sources; set KILN_DEBIAN_MIRROR=URL" >&2
+    exit 1
+  }
+  echo "kiln setup: mmdebstrap bookworm minbase (from $mirror)" >&2
   mkdir -p /var/cache/kiln
   rm -f "$debian_tar.tmp.tar"
-  mmdebstrap --quiet --variant=minbase --mode=root bookworm "$debian_tar.tmp.tar" http://deb.debian.org/debian >&2
+  mmdebstrap --quiet --variant=minbase --mode=root bookworm "$debian_tar.tmp.tar" "$mirror" >&2
   mv "$debian_tar.tmp.tar" "$debian_tar"
 fi
