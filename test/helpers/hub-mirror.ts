@@ -106,7 +106,7 @@ export function useHubMirror(opts: { debian?: boolean } = {}): HubMirror {
   let m: Awaited<ReturnType<typeof startHubMirror>> | undefined;
   beforeAll(async () => {
     m = await startHubMirror(opts);
-  }, 180_000);
+  }, 300_000);
   afterAll(async () => {
     await m?.stop();
   });
