@@ -18,6 +18,7 @@ import { openPullSource } from "./pull-source.js";
 import { mapLimit } from "./limit.js";
 import { type FetchedManifest, Repository } from "./repository.js";
 import { downloadBlob } from "./blob-download.js";
+import { tagPulledPlatform } from "./tag-pulled.js";
 
 export type PullEvent =
   /** `host`: who answered, a mirror's host or the registry's own. */
@@ -65,8 +66,9 @@ async function pullWith(client: RegistryClient, repo: Repository, ref: Reference
   let chosen: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
   let manifestBytes = top.bytes;
   const all = o.allPlatforms === true && isIndexMediaType(top.mediaType);
+  let idx: ImageIndex | undefined;
   if (isIndexMediaType(top.mediaType)) {
-    const idx = parseIndex(top.bytes, `image index ${formatReference(ref)}@${top.digest}`);
+    idx = parseIndex(top.bytes, `image index ${formatReference(ref)}@${top.digest}`);
     if (all) {
       for (const child of idx.manifests) {
         if (!isManifestMediaType(child.mediaType)) throw new KilnError("UNSUPPORTED_MEDIA_TYPE", `${formatReference(ref)}: nested index ${child.digest} is not supported`);
@@ -93,12 +95,15 @@ async function pullWith(client: RegistryClient, repo: Repository, ref: Reference
   await fetchBlobs(client, repo, manifest, o);
   const config = await store.readConfig(manifest.config.digest);
   if (!chosen.platform) chosen = { ...chosen, platform: normalizePlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }) };
-  // The store names single-platform manifests (it would need every child of
-  // an index); the index blob is kept too so its digest stays resolvable.
+  // One platform of an index is named as an index of the platforms pulled
+  // so far (tag-pulled.ts); the registry's index blob is kept too, so a
+  // digest-pinned FROM finds it and pulls any platform it lacks.
   let name: string | undefined;
   if (!ref.digest && ref.tag) {
     name = formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag });
-    await store.tag(name, all ? { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length } : chosen);
+    if (all) await store.tag(name, { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length });
+    else if (idx) await tagPulledPlatform(store, name, { digest: top.digest, index: idx }, { ...chosen, platform: chosen.platform! });
+    else await store.tag(name, chosen);
   }
   return { ...(name ? { name } : {}), manifestDescriptor: chosen, manifest, config, digest: top.digest, reference: formatReference(ref) };
 }

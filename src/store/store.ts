@@ -188,6 +188,12 @@ export class Store {
       if (ref.digest) {
         if (!(await this.blobs.has(ref.digest))) return undefined;
         const d = await this.#descriptorOf(ref.digest);
+        // An index pulled for one platform is kept whole, its other platforms
+        // not: asked for one of those, the store does not have the image.
+        if (isIndexMediaType(d.mediaType)) {
+          const pick = (await this.blobs.readIndex(d.digest)).manifests.find((m) => m.platform && isManifestMediaType(m.mediaType) && platformMatches(platform, m.platform));
+          if (pick && !(await this.#isComplete(pick))) return undefined;
+        }
         return this.#resolveDescriptor(d, platform, undefined);
       }
       const full = normalizeTagName(q);
@@ -248,6 +254,16 @@ export class Store {
     const manifest = await this.blobs.readManifest(d.digest);
     const config = await this.blobs.readConfig(manifest.config.digest);
     return { ...(name ? { name } : {}), manifestDescriptor: d, manifest, config };
+  }
+
+  async #isComplete(desc: Descriptor): Promise<boolean> {
+    return this.#checkComplete(desc).then(
+      () => true,
+      (e: unknown) => {
+        if ((e as { code?: string }).code === "MISSING_BLOB") return false;
+        throw e;
+      },
+    );
   }
 
   async #checkComplete(desc: Descriptor): Promise<void> {
