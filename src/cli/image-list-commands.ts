@@ -38,7 +38,7 @@ export async function imagesCommand(store: Store, argv: string[], io: Io): Promi
     Containers: "N/A",
     CreatedAt: r.created ?? "",
     CreatedSince: r.created ? ago(r.created) : "N/A",
-    Digest: r.digest,
+    Digest: r.repoDigest,
     ID: shortId(r.digest, noTrunc),
     Repository: r.repository,
     SharedSize: "N/A",

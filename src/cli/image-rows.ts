@@ -1,5 +1,5 @@
 // Image rows as `kiln images` and friends list them: sizes, filters, --format.
-import type { Descriptor } from "../oci/descriptor.js";
+import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import { type Digest } from "../oci/digest.js";
 import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
 import { isIndexMediaType } from "../oci/media-types.js";
@@ -16,6 +16,11 @@ export interface ImageRow {
   readonly tag: string;
   /** The digest the name points at (an index for multi-platform images). */
   readonly digest: Digest;
+  /**
+   * The image's digest in its registry, as docker's DIGEST column: for
+   * platforms pulled from a registry's index, that index; otherwise `digest`.
+   */
+  readonly repoDigest: Digest;
   readonly image?: ResolvedImage;
   readonly size: number;
   readonly created?: string;
@@ -32,6 +37,7 @@ export async function imageRows(store: Store): Promise<ImageRow[]> {
       repository: familiarReference({ registry: r.registry, repository: r.repository }),
       tag: r.tag ?? "<none>",
       digest: ref.descriptor.digest,
+      repoDigest: (ref.descriptor.annotations?.[Annotation.pulledFromIndex] as Digest | undefined) ?? ref.descriptor.digest,
       ...(image ? { image } : {}),
       size,
       ...(image?.config.created ? { created: image.config.created } : {}),

@@ -22,6 +22,12 @@ export const Annotation = {
   referenceDigest: "vnd.docker.reference.digest",
   /** On an in-toto layer: the statement's predicateType. */
   inTotoPredicateType: "in-toto.io/predicate-type",
+  /**
+   * kiln: on an index of the platforms pulled so far from a registry's index
+   * (and on its store entry), that index's digest: the image's digest in the
+   * registry, which `kiln images --digests` shows as docker does.
+   */
+  pulledFromIndex: "dev.kiln.pulled-from.index",
 } as const;
 
 /** The value of Annotation.referenceType on attestation-manifest entries. */

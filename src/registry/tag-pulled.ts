@@ -7,7 +7,7 @@
 // another index starts over. The registry's index itself cannot be tagged
 // until all of it is in the store (the store only names complete images);
 // `kiln pull --all-platforms` does that.
-import type { Descriptor } from "../oci/descriptor.js";
+import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
 import type { ImageIndex } from "../oci/manifest.js";
 import { isIndexMediaType } from "../oci/media-types.js";
@@ -15,9 +15,6 @@ import { formatPlatform, normalizePlatform, type Platform } from "../oci/platfor
 import { withStoreLock } from "../store/lock.js";
 import type { Store } from "../store/store.js";
 import { indexEntry, mergeIndexEntries, putIndex, TAG_MERGE_LOCK, taggedDescriptor } from "../export/image-index.js";
-
-/** On a kiln-made index of platforms pulled from a registry index: that index's digest. */
-export const PULLED_FROM_ANNOTATION = "dev.kiln.pulled-from.index";
 
 export async function tagPulledPlatform(
   store: Store,
@@ -34,7 +31,7 @@ export async function tagPulledPlatform(
       let base: Descriptor[] = [];
       if (current && isIndexMediaType(current.mediaType)) {
         const idx = await store.readJson<ImageIndex>(current.digest);
-        if (idx.annotations?.[PULLED_FROM_ANNOTATION] === source.digest) base = [...idx.manifests];
+        if (idx.annotations?.[Annotation.pulledFromIndex] === source.digest) base = [...idx.manifests];
       }
       const merged = mergeIndexEntries(base, [indexEntry(pulled, normalizePlatform(pulled.platform))]);
       // In the registry index's order, so the same platforms pulled in any order give the same index.
@@ -43,8 +40,9 @@ export async function tagPulledPlatform(
         return i < 0 ? source.index.manifests.length : i;
       };
       merged.sort((a, b) => rank(a) - rank(b) || formatPlatform(a.platform!).localeCompare(formatPlatform(b.platform!)));
-      const target = await putIndex(store, merged, { [PULLED_FROM_ANNOTATION]: source.digest });
-      await store.tag(name, target);
+      const pulledFrom = { [Annotation.pulledFromIndex]: source.digest };
+      const target = await putIndex(store, merged, pulledFrom);
+      await store.tag(name, { ...target, annotations: pulledFrom });
       return target;
     },
     { name: TAG_MERGE_LOCK },

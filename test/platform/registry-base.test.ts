@@ -77,6 +77,9 @@ describe("FROM a multi-arch image in a registry", () => {
       expect(idx.mediaType).toBe("application/vnd.oci.image.index.v1+json");
       // In the registry index's order whichever platform came first.
       expect(idx.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture)).toEqual(["amd64", "arm64"]);
+      // kiln images --digests shows the registry's digest of the image, as docker does.
+      const listed = await kiln(["--root", root, "images", "--digests", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}"], env);
+      expect(listed.stdout).toBe(`${oci()} ${indexDigest(oci())}\n`);
     }
   }, 180_000);
 
