@@ -3,8 +3,10 @@
 //   const store = await Store.open();
 //   const r = await build({ store, contextDir: ".", tags: ["app:1"], onEvent: (e) => console.log(e) });
 export { build, type BuildResult } from "./build/build.js";
-export type { BuildOptions, Output } from "./build/options.js";
+export type { BuildOptions, BuildAnnotation, Output } from "./build/options.js";
 export type { SandboxOptions, ProcessLimits, Ulimit } from "./exec/sandbox.js";
+export type { SshSource } from "./exec/ssh-agent.js";
+export type { ExtraHost, NetworkMode } from "./exec/runtime-spec.js";
 export type { BuildEvent, EventSink } from "./build/events.js";
 export { importRootfs, type ImportOptions } from "./import/rootfs-tarball.js";
 export { Store, defaultStoreRoot, type ResolvedImage } from "./store/index.js";
