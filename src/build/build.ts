@@ -11,7 +11,8 @@ import { readDockerfile } from "../context/read-dockerfile.js";
 import { expandWordAt } from "../dockerfile/expand.js";
 import { lintForBuild } from "../dockerfile/checks.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
-import type { Dockerfile, Stage } from "../dockerfile/types.js";
+import { suggest } from "../dockerfile/suggest.js";
+import type { Dockerfile, Location, Stage } from "../dockerfile/types.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
@@ -101,7 +102,12 @@ async function buildStages(
   const metaArgs = resolveMetaArgs(df, buildArgs, usedArgs, platform, opts.target ?? target.name ?? "default");
   opts = withDockerfileEpoch(opts, df, metaArgs);
   const fromNames = df.stages.map((s) => expandWordAt(s.from.image, (n) => metaArgs.get(n), s.from.location));
-  const nodes = neededStages(df, target.index, fromNames);
+  // --build-context NAME=... replaces the stage named NAME: its FROM and
+  // instructions never run, and references to it reach the context.
+  const replaced = new Set(df.stages.flatMap((s) => (s.name !== undefined && opts.buildContexts?.[s.name] ? [s.index] : [])));
+  const nodes = neededStages(df, target.index, fromNames, replaced);
+  // A stage only a base image's ONBUILD trigger reads (COPY --from=x) is planned when it is first asked for.
+  const nodeOf = (i: number) => nodes.find((n) => n.stage.index === i) ?? neededStages(df, i, fromNames, replaced).at(-1)!;
   const snapshots = new SnapshotIndex(store.paths.snapshots);
   const dockerfileRel = path.relative(contextDir, dockerfilePath);
   // Shared with the other platforms' builds when several build at once (options.ts PlatformShare).
@@ -154,7 +160,7 @@ async function buildStages(
       });
     },
     jobs: shared?.jobs ?? new Semaphore(opts.jobs ?? availableParallelism()),
-    fromSource: (name, before) => sourceLayers(name, before),
+    fromSource: (name, before, at) => sourceLayers(name, before, at),
     emptyCacheMounts: shared?.emptyCacheMounts ?? new Set(),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
     ...(opts.ssh ? { sshSources: opts.ssh } : {}),
@@ -174,7 +180,7 @@ async function buildStages(
     let p = running.get(i);
     if (!p) {
       p = (async () => {
-        const node = nodes.find((n) => n.stage.index === i)!;
+        const node = nodeOf(i);
         await Promise.all(node.deps.map(runIndex));
         const stage = node.stage;
         let base: { state: ImageState; digest: string } | undefined;
@@ -199,9 +205,10 @@ async function buildStages(
           ...(baseId ? { from: `from:${fromNames[stage.index]!}:${baseId}` } : {}),
         });
         const useCache = !opts.noCache && !(stage.name !== undefined && noCacheStages.has(stage.name));
-        const run = stageWithOnbuildTriggers(stage, base!.state);
+        const own = replaced.has(i) ? { ...stage, instructions: [] } : stage;
+        const run = stageWithOnbuildTriggers(own, base!.state);
         // The base image's ONBUILD triggers run first, as steps of this stage.
-        names.grow(run.stage.instructions.slice(0, run.stage.instructions.length - stage.instructions.length).filter(isShownStep).length);
+        names.grow(run.stage.instructions.slice(0, run.stage.instructions.length - own.instructions.length).filter(isShownStep).length);
         return runStage({ ...env, useCache, names }, run.stage, { ...base!, state: run.state });
       })();
       p.catch(() => stop.abort());
@@ -211,7 +218,8 @@ async function buildStages(
   };
 
   async function stageBase(stage: Stage): Promise<{ state: ImageState; digest: string }> {
-    const dep = stageRef(df, fromNames[stage.index]!, stage.index);
+    if (replaced.has(stage.index)) return gcLocked(() => fromImage(store, snapshots, stage, stage.name!, platform, opts));
+    const dep = stageRef(df, fromNames[stage.index]!, stage.index, replaced);
     if (dep !== undefined) {
       const r = await runIndex(dep);
       // FROM <stage> inherits the stage's image, config and CMD included.
@@ -227,15 +235,15 @@ async function buildStages(
   }
 
   /** COPY --from / RUN --mount=from: an earlier stage, a named build context, or an image. */
-  async function sourceLayers(name: string, before: number): Promise<FromSource> {
-    const dep = stageRef(df, name, before);
+  async function sourceLayers(name: string, before: number, at: Location): Promise<FromSource> {
+    const dep = stageRef(df, name, before, replaced);
     if (dep !== undefined) return { kind: "layers", layers: (await runIndex(dep)).state.layers };
     const named = opts.buildContexts?.[name];
     if (named?.kind === "dir") {
       const dir = path.resolve(named.path);
       return { kind: "dir", dir, ignore: await loadDockerignore(dir) };
     }
-    const fake = { ...df.stages[before]!, from: { ...df.stages[before]!.from, image: name, platform: undefined } } as Stage;
+    const fake = { ...df.stages[before]!, from: { ...df.stages[before]!.from, image: name, platform: undefined, location: at } } as Stage;
     return gcLocked(async () => {
       const b = await fromImage(store, snapshots, fake, name, platform, opts);
       await lease.add(b.state.layers.map((l) => l.chainId));
@@ -338,10 +346,16 @@ function uniqueBases(bases: readonly ResolvedBase[]): ResolvedBase[] {
 }
 
 function targetStage(df: Dockerfile, target: string | undefined): Stage {
-  if (df.stages.length === 0) throw new KilnError("NO_STAGES", `${df.file} has no FROM instruction`, { hint: "a Dockerfile starts with FROM IMAGE (or FROM scratch)" });
+  if (df.stages.length === 0) throw new KilnError("NO_STAGES", `dockerfile contains no stages to build: ${df.file} has no FROM instruction`, { hint: "a Dockerfile starts with FROM IMAGE (or FROM scratch)" });
   if (target === undefined) return df.stages.at(-1)!;
   const s = df.stages.find((x) => x.name === target.toLowerCase());
-  if (!s) throw new KilnError("NO_SUCH_TARGET", `target stage "${target}" could not be found in ${df.file}`, { hint: `stages: ${df.stages.map((x) => x.name ?? x.index).join(", ")}` });
+  if (!s) {
+    const named = df.stages.flatMap((x) => (x.name ? [x.name] : []));
+    const close = suggest(target, named);
+    throw new KilnError("NO_SUCH_TARGET", `target stage "${target}" could not be found${close ? ` (did you mean ${close}?)` : ""} in ${df.file}`, {
+      hint: named.length > 0 ? `named stages: ${named.join(", ")}` : "the Dockerfile names no stage (FROM IMAGE AS NAME)",
+    });
+  }
   return s;
 }
 
@@ -393,12 +407,13 @@ function withDockerfileEpoch(opts: BuildOptions, df: Dockerfile, metaArgs: Reado
 
 async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, name: string, want: Platform, opts: BuildOptions): Promise<{ state: ImageState; digest: string }> {
   const loc = locationOf(stage.from.location);
-  if (name === "scratch") return { state: emptyState(want), digest: "" };
   const named = opts.buildContexts?.[name];
   if (named?.kind === "dir") {
     throw new KilnError("BAD_BUILD_CONTEXT", `FROM ${name}: the build context "${name}" is a directory, not an image`, { location: loc, hint: "use it with COPY --from or RUN --mount=from" });
   }
   if (named?.kind === "image") name = named.ref;
+  // docker-image://scratch is the empty image, as BuildKit's named contexts.
+  if (name === "scratch") return { state: emptyState(want), digest: "" };
   const resolved =
     named?.kind === "oci-layout"
       ? await imageFromOciLayout(store, named.path, named.tag, want)

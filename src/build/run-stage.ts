@@ -78,7 +78,8 @@ export interface StageEnv {
   /** Bounds how many steps run at once across parallel stages (--jobs). */
   readonly jobs: Semaphore;
   /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
-  readonly fromSource: (name: string, beforeStage: number) => Promise<FromSource>;
+  /** `at`: the instruction that names the source, where a missing image is reported. */
+  readonly fromSource: (name: string, beforeStage: number, at: Location) => Promise<FromSource>;
   readonly secrets?: readonly SecretSource[];
   /** Cache mount directories a --no-cache step of this build already emptied (run-mounts.ts). */
   readonly emptyCacheMounts: Set<string>;
@@ -115,7 +116,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       const layerStep = isLayerInstruction(instr);
       // With SOURCE_DATE_EPOCH every entry the build adds says the epoch.
       const created = layerStep || env.sourceDateEpoch !== undefined ? env.now : (state.history.at(-1)?.created ?? env.now);
-      const ctx = { ...stepContext(env, id, created, args), fromSource: (name: string) => env.fromSource(name, stage.index) };
+      const ctx = { ...stepContext(env, id, created, args), fromSource: (name: string) => env.fromSource(name, stage.index, instr.location) };
       if (instr.kind === "arg") {
         declareArgs(env, args, instr.args, state.config.Env);
         return { ...state, history: [...state.history, { ...historyFor(ctx, instr.original), empty_layer: true }] };
@@ -144,7 +145,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
             args,
             base: base.digest,
             fromChain: async (name) => {
-              const src = await env.fromSource(name, stage.index);
+              const src = await env.fromSource(name, stage.index, instr.location);
               if (src.kind === "layers") return src.layers.at(-1)?.chainId ?? "";
               // A directory context is keyed on its content, like the build context.
               return (await digestSources([{ rel: "", host: src.dir, isDir: true }], src.ignore, env.memo)).digest;

@@ -61,5 +61,5 @@ export function historyFor(ctx: Pick<StepContext, "created">, createdBy: string)
 }
 
 export function locationOf(l: Location) {
-  return { file: l.file, line: l.line, text: l.text };
+  return { file: l.file, line: l.line, text: l.text, ...(l.more ? { more: l.more } : {}) };
 }

@@ -7,7 +7,10 @@ import { KilnError } from "../util/errors.js";
 export function formatError(err: unknown, uid: number | undefined = process.getuid?.()): string {
   if (err instanceof KilnError) {
     let s = `error: ${err.format()}\n`;
-    if (err.location?.text) s += ` ${String(err.location.line).padStart(4)} | ${err.location.text}\n`;
+    // Every physical line of the instruction, numbered, so an error in a
+    // continued instruction names each of its lines (as BuildKit's source map).
+    const loc = err.location;
+    if (loc?.text) [loc.text, ...(loc.more ?? [])].forEach((t, i) => (s += ` line ${String(loc.line + i).padEnd(4)}| ${t}\n`));
     return s;
   }
   const e = err as NodeJS.ErrnoException;

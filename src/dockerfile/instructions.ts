@@ -301,7 +301,10 @@ export function buildInstruction(raw: RawInstruction, parseTrigger: TriggerParse
     if (triggerKeyword === "ONBUILD" || triggerKeyword === "FROM" || triggerKeyword === "MAINTAINER") {
       throw err(raw, "DOCKERFILE_ARGS", `${triggerKeyword} isn't allowed as an ONBUILD trigger`);
     }
-    return { kind: "onbuild", ...base(raw), expression: raw.rest, trigger: parseTrigger(raw.rest, raw.location, raw.heredocs) };
+    // The stored trigger keeps its heredoc bodies (as BuildKit's), so the
+    // image that inherits it can parse it back whole.
+    const expression = raw.rest + raw.heredocs.map((h) => `\n${h.content}${h.name}`).join("");
+    return { kind: "onbuild", ...base(raw), expression, trigger: parseTrigger(raw.rest, raw.location, raw.heredocs) };
   }
   const builder = builders[raw.keyword];
   if (builder === undefined) throw err(raw, "DOCKERFILE_UNKNOWN_INSTRUCTION", `unknown instruction "${raw.keyword}"`);

@@ -68,7 +68,7 @@ export function parseDockerfile(text: string, file = "Dockerfile", opts: ParseOp
   }
 
   if (stages.length === 0) {
-    throw new KilnError("DOCKERFILE_NO_FROM", "the Dockerfile has no FROM instruction", {
+    throw new KilnError("DOCKERFILE_NO_FROM", "dockerfile contains no stages to build: the Dockerfile has no FROM instruction", {
       location: { file, line: 1, text: lines[0] ?? "" },
       hint: "start a build stage with FROM IMAGE",
     });

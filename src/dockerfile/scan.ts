@@ -64,6 +64,7 @@ export function scanDockerfile(text: string, file: string): Scanned {
     const logical = nextLogicalLine(lines, from, escape);
     if (logical === undefined) break;
     const location: Location = { file, line: logical.start + 1, text: stripLineEnd(lines[logical.start] as string) };
+    if (logical.end > logical.start) location.more = lines.slice(logical.start + 1, logical.end + 1).map(stripLineEnd);
     const parts = splitInstruction(logical.text, escape);
     let end = logical.end;
 

@@ -10,6 +10,8 @@ export interface Location {
   line: number;
   /** The first physical line of the instruction. */
   text: string;
+  /** Its further physical lines, when it is continued over several. */
+  more?: string[];
 }
 
 export interface Directives {

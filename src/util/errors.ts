@@ -8,6 +8,8 @@ export interface SourceLocation {
   readonly line: number;
   /** The source text of the offending line, shown under the message. */
   readonly text?: string;
+  /** The instruction's further physical lines (continuations), shown after `text`. */
+  readonly more?: readonly string[];
 }
 
 export class KilnError extends Error {

@@ -126,7 +126,7 @@ describe("RUN", () => {
     const r = await build("secret-req", ["FROM busybox:latest", "RUN --mount=type=secret,id=npm,required=true true"].join("\n"));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Dockerfile:2/);
-    expect(r.stderr).toMatch(/secret "npm" is required/);
+    expect(r.stderr).toMatch(/secret npm: not found — the mount says required=true/);
     expect(r.stderr).toMatch(/--secret id=npm/);
   });
 

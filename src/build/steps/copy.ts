@@ -212,10 +212,14 @@ async function chownOf(rootfs: string, spec: string, loc: SourceLocation): Promi
 }
 
 function chmodOf(value: string, loc: SourceLocation): number | ModeFn {
-  if (/^[0-7]{3,4}$/.test(value)) return parseInt(value, 8);
-  const fn = parseChmodSpec(value);
+  // BuildKit: an octal string between 0 and 07777, or (dockerfile 1.14) symbolic clauses.
+  if (/^[0-7]+$/.test(value) && parseInt(value, 8) <= 0o7777) return parseInt(value, 8);
+  const fn = /^\d+$/.test(value) ? undefined : parseChmodSpec(value);
   if (!fn) {
-    throw new KilnError("INVALID_CHMOD", `invalid --chmod=${value}: expected an octal mode (755, 0644) or symbolic clauses (u+x,g-w)`, { location: loc });
+    throw new KilnError("INVALID_CHMOD", `invalid chmod parameter: '${value}'. it should be octal string and between 0 and 07777`, {
+      location: loc,
+      hint: "an octal mode (755, 0644) or symbolic clauses (u+x,g-w)",
+    });
   }
   return fn;
 }

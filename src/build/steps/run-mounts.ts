@@ -96,7 +96,7 @@ export async function prepareMounts(ctx: StepContext, specs: readonly RunMount[]
           const source = ctx.secrets?.find((s) => s.id === m.id);
           if (!source) {
             if (m.required) {
-              throw new KilnError("SECRET_NOT_FOUND", `secret "${m.id}" is required but was not given`, { location: loc, hint: `pass --secret id=${m.id},src=FILE or --secret id=${m.id},env=VAR` });
+              throw new KilnError("SECRET_NOT_FOUND", `secret ${m.id}: not found — the mount says required=true but the build was given no such secret`, { location: loc, hint: `pass --secret id=${m.id},src=FILE or --secret id=${m.id},env=VAR` });
             }
             break; // BuildKit skips a missing optional secret
           }
