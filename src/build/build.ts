@@ -185,11 +185,12 @@ async function buildStages(
         const stage = node.stage;
         let base: { state: ImageState; digest: string } | undefined;
         // FROM is a step of its own only when it loads an image (BuildKit: not scratch, not a stage).
-        const loadsImage = fromNames[stage.index] !== "scratch" && stageRef(df, fromNames[stage.index]!, stage.index) === undefined;
+        const loadsImage = replaced.has(i) || (fromNames[stage.index] !== "scratch" && stageRef(df, fromNames[stage.index]!, stage.index, replaced) === undefined);
+        const own = replaced.has(i) ? { ...stage, instructions: [] } : stage;
         const names = new StageStepNames({
           ...(shared ? { platformLabel: formatPlatform(platform) } : {}),
           ...(stageLabel(stage, df.stages.length) !== undefined ? { stageLabel: stageLabel(stage, df.stages.length)! } : {}),
-          total: (loadsImage ? 1 : 0) + stage.instructions.filter(isShownStep).length,
+          total: (loadsImage ? 1 : 0) + own.instructions.filter(isShownStep).length,
         });
         await runStep(env, stage.from, loadsImage ? names.next(`FROM ${fromNames[stage.index]!}`) : undefined, async () => {
           base = await stageBase(stage);
@@ -205,7 +206,6 @@ async function buildStages(
           ...(baseId ? { from: `from:${fromNames[stage.index]!}:${baseId}` } : {}),
         });
         const useCache = !opts.noCache && !(stage.name !== undefined && noCacheStages.has(stage.name));
-        const own = replaced.has(i) ? { ...stage, instructions: [] } : stage;
         const run = stageWithOnbuildTriggers(own, base!.state);
         // The base image's ONBUILD triggers run first, as steps of this stage.
         names.grow(run.stage.instructions.slice(0, run.stage.instructions.length - own.instructions.length).filter(isShownStep).length);

@@ -17,6 +17,20 @@ import type { StepContext } from "../step-context.js";
 import type { MountSource } from "../run-mount-sources.js";
 import { contextView, openFromSource, type SourceView } from "../source-view.js";
 
+/** Per build (its emptyCacheMounts set): the one removal of each cache dir, which parallel steps wait for. */
+const emptying = new WeakMap<Set<string>, Map<string, Promise<void>>>();
+function emptyOnce(done: Set<string>, host: string): Promise<void> {
+  let pending = emptying.get(done);
+  if (!pending) emptying.set(done, (pending = new Map()));
+  let p = pending.get(host);
+  if (!p) {
+    done.add(host);
+    p = rm(host, { recursive: true, force: true });
+    pending.set(host, p);
+  }
+  return p;
+}
+
 export interface PreparedMounts {
   readonly mounts: ExtraMount[];
   /** `--mount=type=secret,env=VAR`: variables for the process only. */
@@ -73,10 +87,7 @@ export async function prepareMounts(ctx: StepContext, specs: readonly RunMount[]
           const host = path.join(root, createHash("sha256").update(m.id).digest("hex").slice(0, 32));
           await mkdir(root, { recursive: true, mode: 0o700 });
           // --no-cache: the first use in this build starts from an empty directory (as BuildKit).
-          if (ctx.emptyCacheMounts && !ctx.emptyCacheMounts.has(host)) {
-            ctx.emptyCacheMounts.add(host);
-            await rm(host, { recursive: true, force: true });
-          }
+          if (ctx.emptyCacheMounts) await emptyOnce(ctx.emptyCacheMounts, host);
           const created = await mkdir(host, { mode: m.mode }).then(() => true, (e: NodeJS.ErrnoException) => {
             if (e.code === "EEXIST") return false;
             throw e;
