@@ -101,15 +101,10 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
         });
       }
       if (failure !== undefined) {
-        // The runtime also fails this way when the command is not in the
-        // rootfs (a shell-form RUN on an image without /bin/sh): not its fault.
-        const missing = /exec: "([^"]+)": stat \S+: no such file or directory/.exec(failure)?.[1];
         throw new KilnError("RUNTIME_FAILED", `${runtimeName} failed to start the container: ${failure}`, {
-          hint: missing
-            ? `${missing} is not in the container's filesystem (an image FROM scratch has no shell): run a program the image has`
-            : /hybrid/.test(failure)
-              ? `${runtimeName} does not support this machine's cgroup layout; use --runtime runc`
-              : `check that the OCI runtime works: \`${runtimeName} --version\``,
+          hint: /hybrid/.test(failure)
+            ? `${runtimeName} does not support this machine's cgroup layout; use --runtime runc`
+            : `check that the OCI runtime works: \`${runtimeName} --version\``,
         });
       }
     }

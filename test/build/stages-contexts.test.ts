@@ -110,6 +110,6 @@ describe("error texts BuildKit's tests check", () => {
     expect(err).toMatch(/Dockerfile:2: /);
     expect(err).toContain(" line 2   | run wh\\\n line 3   | at\n");
     // A missing shell is not the runtime's fault.
-    expect(err).toMatch(/\/bin\/sh is not in the container's filesystem/);
+    expect(err).toMatch(/\/bin\/sh does not exist in the image/);
   });
 });
