@@ -77,6 +77,19 @@ describe("docker.io names through a configured mirror", () => {
     expect(r.code).toBe(0);
   });
 
+  it("--build-context NAME=docker-image://busybox pulls through the mirror; --pull asks the mirror again though the store has it", async () => {
+    const ctx = await context("bctx", "FROM base\nRUN test -x /bin/busybox\n");
+    const root = path.join(dir, "store-bctx");
+    const r = run(`kiln --root ${sh(root)} build --progress plain --build-context base=docker-image://busybox ${sh(ctx)}`, { KILN_CONFIG: hub.config });
+    expect(r.stderr).toContain(`pulled busybox:latest (${hub.digests.busyboxAmd64}) from ${hub.registry.host}`);
+    expect(r.code).toBe(0);
+    const cached = run(`kiln --root ${sh(root)} build --progress plain --build-context base=docker-image://busybox ${sh(ctx)}`, { KILN_CONFIG: hub.config });
+    expect(cached.stderr).not.toContain("pulled");
+    const again = run(`kiln --root ${sh(root)} build --progress plain --pull --build-context base=docker-image://busybox ${sh(ctx)}`, { KILN_CONFIG: hub.config });
+    expect(again.stderr).toContain(`pulled busybox:latest (${hub.digests.busyboxAmd64}) from ${hub.registry.host}`);
+    expect(again.code).toBe(0);
+  });
+
   it("a name the mirror lacks: a clear error saying every host tried, and the store untouched", async () => {
     const ctx = await context("missing", "FROM hub.invalid/library/nothere:1\nRUN true\n");
     const root = path.join(dir, "store-missing");
