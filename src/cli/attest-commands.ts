@@ -9,6 +9,7 @@ import type { ImageIndex } from "../oci/manifest.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from "../oci/platform.js";
 import { hasExplicitRegistry, parseReference } from "../oci/reference.js";
+import { parseIndex } from "../oci/validate.js";
 import type { RegistryAccess } from "../registry/client.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
@@ -94,7 +95,7 @@ async function openIndex(store: Store, image: string, remote: boolean, access: (
     });
     if (local) {
       if (!isIndexMediaType(local.mediaType)) throw new KilnError("NO_ATTESTATIONS", `${image} is a single image, not an index: it has no attestations`, { hint: "build it with --provenance=mode=max and/or --sbom=true" });
-      return { index: await store.readJson<ImageIndex>(local.digest), source: { manifest: (d) => store.readBlob(d), blob: (d) => store.readBlob(d) } };
+      return { index: await store.readIndex(local.digest), source: { manifest: (d) => store.readBlob(d), blob: (d) => store.readBlob(d) } };
     }
   }
   const { openPullSource } = await import("../registry/pull-source.js");
@@ -104,7 +105,7 @@ async function openIndex(store: Store, image: string, remote: boolean, access: (
   const { repo, first: top } = await openPullSource(ref, await access(), (r) => r.getManifest(ref.digest ?? ref.tag ?? "latest"));
   if (!isIndexMediaType(top.mediaType)) throw new KilnError("NO_ATTESTATIONS", `${image} is a single image, not an index: it has no attestations`);
   return {
-    index: JSON.parse(top.bytes.toString("utf8")) as ImageIndex,
+    index: parseIndex(top.bytes, `image index ${image}`),
     source: { manifest: async (d: Digest) => (await repo.getManifest(d)).bytes, blob: async (d: Digest) => readCapped(await repo.getBlob(d), { what: `blob ${d} of ${image}`, limit: MAX_CONFIG_BYTES }) },
   };
 }

@@ -128,7 +128,7 @@ export async function indexCommand(store: Store, argv: string[], io: Io): Promis
       io.out(`${buf.toString("utf8")}\n`);
       return 0;
     }
-    const what = isIndexMediaType(d.mediaType) ? { manifests: (JSON.parse(buf.toString("utf8")) as ImageIndex).manifests } : { platform: await manifestPlatform(store, d) };
+    const what = isIndexMediaType(d.mediaType) ? { manifests: (await store.readIndex(d.digest)).manifests } : { platform: await manifestPlatform(store, d) };
     io.out(formatInspect(positionals[0]!, d, what));
     return 0;
   }

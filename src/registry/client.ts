@@ -258,7 +258,7 @@ export class RegistryClient {
       } catch (e) {
         throw new KilnError("REGISTRY_AUTH_INVALID", `the token server ${u.origin} answered with something that is not JSON`, { cause: e });
       }
-      const token = j.token ?? j.access_token;
+      const token = j?.token ?? j?.access_token; // `null` is JSON too
       if (!token) throw new KilnError("REGISTRY_AUTH_INVALID", `the token server ${u.origin} returned no token`);
       return { token, ...(j.expires_in ? { expiresIn: j.expires_in } : {}) };
     }

@@ -24,8 +24,8 @@ export async function readReferrersTag(repo: Repository, subject: Digest): Promi
     if ((e as { code?: string }).code === "REGISTRY_NOT_FOUND") return undefined;
     throw e;
   }
-  const idx = JSON.parse(m.bytes.toString("utf8")) as ImageIndex;
-  if (!isIndexMediaType(m.mediaType) || !Array.isArray(idx.manifests)) {
+  const idx = JSON.parse(m.bytes.toString("utf8")) as ImageIndex | null;
+  if (!isIndexMediaType(m.mediaType) || !Array.isArray(idx?.manifests)) {
     throw new KilnError("REFERRERS_TAG_INVALID", `${repo.client.host}/${repo.name}:${tag} is a ${m.mediaType}, not the image index of the referrers tag schema`, {
       hint: `the tag name is reserved for the referrers of ${subject}; delete or rename what is there`,
     });

@@ -69,6 +69,11 @@ describe("hostile image documents", () => {
       server = createServer((req, res) => {
         const body = bodies[req.url ?? ""];
         if (req.url === "/v2/" || req.url === "/v2") return res.writeHead(200).end("{}");
+        // A bearer challenge whose token server answers `null`.
+        if (req.url?.startsWith("/token")) return res.writeHead(200, { "content-type": "application/json" }).end("null");
+        if (req.url?.startsWith("/v2/auth/") && !req.headers.authorization) {
+          return res.writeHead(401, { "www-authenticate": `Bearer realm="http://${host}/token",service="test"` }).end();
+        }
         if (body === undefined) return res.writeHead(404).end();
         const type = body.includes("index") ? "application/vnd.oci.image.index.v1+json" : "application/vnd.oci.image.manifest.v1+json";
         res.writeHead(200, { "content-type": type, "content-length": Buffer.byteLength(body) }).end(req.method === "HEAD" ? undefined : body);
@@ -77,6 +82,13 @@ describe("hostile image documents", () => {
       host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it("a token server that answers null is a clear error", async () => {
+      const r = await kiln(["--root", ws.root, "pull", `${host}/auth/x:1`]);
+      expect(r.stderr).not.toMatch(/internal/);
+      expect(r.stderr).toMatch(/the token server http:\/\/127\.0\.0\.1:\d+ returned no token/);
+      expect(r.code).toBe(1);
+    });
 
     for (const [repo, want] of [
       ["null", /manifest 127\.0\.0\.1:\d+\/null:1@sha256:\w+ is not valid: expected an object, got null/],
