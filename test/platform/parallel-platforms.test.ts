@@ -22,6 +22,7 @@ interface RawEvent {
   readonly name?: string;
   readonly note?: string;
   readonly data?: string;
+  readonly message?: string;
 }
 
 function rawEvents(stderr: string): RawEvent[] {
@@ -135,9 +136,11 @@ describe("the platforms of --platform a,b build at the same time", () => {
     const r = await kiln(["--root", ws.root, "build", "--progress", "rawjson", "--platform", PLATFORMS, "-t", "fails:1", ctx]);
     expect(r.code).toBe(1);
     // The error shown is the first one, arm64's, not the interruption it caused.
-    const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
+    // rawjson: the error is an event too; stderr holds nothing but JSON lines.
+    expect(r.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("{"))).toEqual([]);
+    const errors = rawEvents(r.stderr).filter((e) => e.kind === "error");
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/did not complete successfully: exit code 3/);
+    expect(errors[0]!.message).toMatch(/did not complete successfully: exit code 3/);
     const events = rawEvents(r.stderr);
     const [amdRun, armRun] = ["linux/amd64", "linux/arm64"].map((p) => steps(events, new RegExp(`^\\[${p} \\d+/\\d+\\] RUN --mount=type=cache,id=fail`))[0]);
     expect(armRun?.end?.kind).toBe("step-failed");
