@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, requireBuilt } from "../helpers/bin.js";
 import { kiln, REPO } from "../helpers/kiln.js";
 import { writeContext } from "../helpers/workspace.js";
+import { ARM64_BUSYBOX, requireArm64Emulation } from "../platform/prerequisites.js";
 
 // Another local user. setpriv itself looks up the program it execs with
 // root's privileges still in effect: the command runs under sh (as nobody).
@@ -158,6 +159,17 @@ describe("seccomp and capabilities", () => {
     expect(r.code).toBe(0);
     const lines = stepOutput(r.out);
     expect(lines).toEqual(expect.arrayContaining(["Seccomp:\t2", `CapEff:\t${DOCKER_CAPEFF}`, `CapBnd:\t${DOCKER_CAPEFF}`, "unshare-denied", "1000:1000", "1000", "4755"]));
+  });
+
+  it("a foreign platform under qemu-user gets the filter for the host's arch (qemu makes the syscalls) and still runs", async () => {
+    await requireArm64Emulation();
+    const tarball = path.join(parent, "busybox-arm64.tar.gz");
+    execFileSync("bash", [path.join(REPO, "scripts/busybox-rootfs.sh"), tarball, ARM64_BUSYBOX]);
+    const imported = await kiln(["--root", root, "import", "--platform", "linux/arm64", tarball, "busybox:arm64"]);
+    expect(imported.code).toBe(0);
+    const r = await build({ Dockerfile: `FROM busybox:arm64\nRUN uname -m; touch /f && chown 1000 /f && ${probe}` }, ["--platform", "linux/arm64"]);
+    expect(r.code).toBe(0);
+    expect(stepOutput(r.out)).toEqual(expect.arrayContaining(["aarch64", "Seccomp:\t2", `CapEff:\t${DOCKER_CAPEFF}`, "unshare-denied"]));
   });
 
   it("--security-opt seccomp=unconfined turns the filter off (capabilities stay Docker's)", async () => {
