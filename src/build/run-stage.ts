@@ -127,7 +127,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       let exec: () => Promise<ImageState> | ImageState;
       if (instr.kind === "run") {
         // Resolved once: the key is made of exactly what the executor runs.
-        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network, ...(env.extraHosts ? { extraHosts: env.extraHosts } : {}), ...(env.sandbox ? { sandbox: env.sandbox } : {}) });
+        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network, ...(env.extraHosts ? { extraHosts: env.extraHosts } : {}), ...(env.buildArgs.has(SANDBOX_HOSTNAME_ARG) ? { hostname: env.buildArgs.get(SANDBOX_HOSTNAME_ARG)! } : {}), ...(env.sandbox ? { sandbox: env.sandbox } : {}) });
         const sources = await runMountSources(
           { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, layerEnv: ctx.layerEnv, digestDir: env.records.mountDigestDir, fromSource: ctx.fromSource },
           run,
@@ -283,7 +283,6 @@ function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyM
     emit: env.emit,
     args,
     proxyEnv: env.proxyEnv,
-    ...(env.buildArgs.has(SANDBOX_HOSTNAME_ARG) ? { hostname: env.buildArgs.get(SANDBOX_HOSTNAME_ARG)! } : {}),
     ...(env.signal ? { signal: env.signal } : {}),
     ...(env.secrets ? { secrets: env.secrets } : {}),
     ...(env.sshSources ? { sshSources: env.sshSources } : {}),

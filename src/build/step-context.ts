@@ -40,8 +40,6 @@ export interface StepContext {
    * the set holds the directories already emptied.
    */
   readonly emptyCacheMounts?: Set<string>;
-  /** RUN's hostname (--build-arg BUILDKIT_SANDBOX_HOSTNAME, as BuildKit); default buildkitsandbox. */
-  readonly hostname?: string;
   /** --ssh agents by id, for RUN --mount=type=ssh. */
   readonly sshSources?: readonly SshSource[];
   /** Seccomp, --allow security.insecure and the process limits for RUN. */

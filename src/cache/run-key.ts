@@ -39,6 +39,8 @@ export function runKey(input: RunKeyInput): Digest {
     r.user,
     r.network,
     ...(r.extraHosts ? list("extra-hosts", r.extraHosts.map((h) => `${h.name} ${h.ip}`)) : []),
+    // BuildKit keys the exec's hostname too; only when given, like the fields below.
+    ...(r.hostname !== undefined ? ["hostname", r.hostname] : []),
     r.security,
     // Only when given: keys of builds without them are unchanged.
     ...(r.seccomp === false ? ["seccomp=unconfined"] : []),

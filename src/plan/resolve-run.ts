@@ -32,6 +32,8 @@ export interface ResolvedRun {
   readonly network: NetworkMode;
   /** --add-host lines of the step's /etc/hosts (absent when none). */
   readonly extraHosts?: readonly ExtraHost[];
+  /** The sandbox's hostname (--build-arg BUILDKIT_SANDBOX_HOSTNAME; absent: buildkitsandbox). */
+  readonly hostname?: string;
   readonly security: RunSecurity;
   /** --security-opt seccomp=unconfined (absent: Docker's profile). */
   readonly seccomp?: false;
@@ -50,6 +52,7 @@ export interface RunScope {
   /** The build's network (--network), for RUN without its own. */
   readonly network: NetworkMode;
   readonly extraHosts?: readonly ExtraHost[];
+  readonly hostname?: string;
   /** The build's seccomp choice and process limits. */
   readonly sandbox?: Pick<SandboxOptions, "seccomp" | "limits">;
 }
@@ -73,6 +76,7 @@ export function resolveRun(instr: RunInstruction, scope: RunScope): ResolvedRun 
     user: c.User ?? "",
     network: n === undefined || n === "default" ? scope.network : n,
     ...(scope.extraHosts?.length ? { extraHosts: scope.extraHosts } : {}),
+    ...(scope.hostname !== undefined ? { hostname: scope.hostname } : {}),
     security: instr.flags.security ?? "sandbox",
     ...(scope.sandbox?.seccomp === false ? { seccomp: false as const } : {}),
     ...(scope.sandbox?.limits && Object.keys(scope.sandbox.limits).length ? { limits: scope.sandbox.limits } : {}),

@@ -34,10 +34,14 @@ describe("RUN's identity", () => {
   });
 
   it("--build-arg BUILDKIT_SANDBOX_HOSTNAME names the host in hostname, $HOSTNAME and /etc/hosts, with no unused-arg warning", async () => {
-    const df = ["FROM busybox:latest", "RUN hostname > /h && echo $HOSTNAME >> /h && grep -c foo /etc/hosts >> /h"].join("\n");
+    const df = ["FROM busybox:latest", "RUN hostname > /h && echo $HOSTNAME >> /h && grep -c \"$(hostname)\" /etc/hosts >> /h"].join("\n");
     const r = await build("hostname", df, ["--build-arg", "BUILDKIT_SANDBOX_HOSTNAME=foo"]);
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(path.join(r.out, "h"), "utf8")).toBe("foo\nfoo\n1\n");
     expect(r.stderr).not.toMatch(/not consumed/);
+    // The hostname is part of the step's cache key, as in BuildKit: another one reruns it.
+    const other = await build("hostname-bar", df, ["--build-arg", "BUILDKIT_SANDBOX_HOSTNAME=bar"]);
+    expect(other.code, other.stderr).toBe(0);
+    expect(await readFile(path.join(other.out, "h"), "utf8")).toBe("bar\nbar\n1\n");
   });
 });

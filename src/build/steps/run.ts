@@ -52,7 +52,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
       process: { args, env: [...run.env, ...run.proxyEnv, ...prepared.env], cwd: run.cwd, user },
       mounts: [...prepared.mounts, ...(scriptMount ? [scriptMount.mount] : [])],
       network: run.network,
-      ...(ctx.hostname !== undefined ? { hostname: ctx.hostname } : {}),
+      ...(run.hostname !== undefined ? { hostname: run.hostname } : {}),
       ...(run.extraHosts ? { extraHosts: run.extraHosts } : {}),
       confinement,
       ...(run.limits ? { limits: run.limits } : {}),
