@@ -10,6 +10,7 @@ import { pushImage } from "../registry/push.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
+import { byteProgress } from "./byte-progress.js";
 import { registryAccess, TRANSPORT } from "./registry-options.js";
 
 const short = (d: string): string => d.slice(7, 19);
@@ -44,6 +45,7 @@ export async function pullCommand(store: Store, argv: string[], io: Io): Promise
     options: { ...TRANSPORT, platform: { type: "string" }, "all-platforms": { type: "boolean" }, quiet: { type: "boolean", short: "q" } },
   });
   if (positionals.length !== 1) throw new KilnError("USAGE", "kiln pull needs exactly one IMAGE reference", { hint: "e.g. kiln pull 127.0.0.1:5000/team/base:1.2" });
+  const progress = byteProgress(io.err, { tty: io.isTty, verb: "Downloading" });
   const r = await pullImage({
     ...(await registryAccess(values, io)),
     store,
@@ -53,6 +55,7 @@ export async function pullCommand(store: Store, argv: string[], io: Io): Promise
     onEvent: values.quiet
       ? undefined
       : (e) => {
+          if (e.type === "progress") progress(e.digest, e.bytes, e.size);
           if (e.type === "blob") io.err(`${short(e.digest)}: ${e.status === "exists" ? "Already exists" : "Pull complete"}\n`);
         },
   });
