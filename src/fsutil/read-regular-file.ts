@@ -5,7 +5,7 @@
 // be a regular file, and read only up to a bound — so a device, a FIFO or a
 // huge file can neither hang kiln nor fill its memory.
 import { constants, type Stats } from "node:fs";
-import { open } from "node:fs/promises";
+import { lstat, open } from "node:fs/promises";
 
 export type RegularFileRead =
   | { readonly kind: "file"; readonly bytes: Buffer }
@@ -31,6 +31,10 @@ export function fileTypeOf(st: Stats): string {
 export async function readRegularFile(hostPath: string, maxBytes: number): Promise<RegularFileRead> {
   let fh;
   try {
+    // Checked before the open too: opening a device node can fail (a nodev
+    // mount) or act (a tape rewinds) before the descriptor can be checked.
+    const before = await lstat(hostPath);
+    if (!before.isFile()) return { kind: "not-regular", type: fileTypeOf(before) };
     fh = await open(hostPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "";
