@@ -22,6 +22,8 @@ export interface UploadOptions {
   readonly mountFrom?: readonly string[];
   /** Blobs larger than this go up in PATCH chunks of this size (default 64 MiB). */
   readonly chunkSize?: number;
+  /** The caller has just HEADed the blob and it was absent: the first attempt skips the HEAD. */
+  readonly knownAbsent?: boolean;
 }
 
 export type UploadResult = "exists" | "mounted" | "uploaded";
@@ -30,10 +32,10 @@ const DEFAULT_CHUNK = 64 * 1024 * 1024;
 
 export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobSource, opts: UploadOptions = {}): Promise<UploadResult> {
   const budget = new RetryBudget(repo.client.retryPolicy, `upload of blob ${desc.digest} to ${repo.client.host}/${repo.name}`, repo.client.opts.signal);
-  return retrying(budget, async () => {
-    // Always HEAD first: an unchanged re-push is then HEADs only, and on a
-    // retry the last attempt may have landed even though its answer was lost.
-    if ((await repo.headBlob(desc.digest, false)) !== undefined) return "exists";
+  return retrying(budget, async (attempt) => {
+    // HEAD first: an unchanged re-push is then HEADs only, and on a retry
+    // the last attempt may have landed even though its answer was lost.
+    if ((attempt > 1 || !opts.knownAbsent) && (await repo.headBlob(desc.digest, false)) !== undefined) return "exists";
     let location: string | undefined;
     for (const from of opts.mountFrom ?? []) {
       if (from === repo.name) continue;

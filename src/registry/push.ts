@@ -59,6 +59,9 @@ interface Plan {
   readonly referrers: Map<Digest, Referrer>;
 }
 
+/** HEAD requests at once in the first wave (the connection pool holds 16). */
+const HEADS_IN_FLIGHT = 16;
+
 export async function pushImage(o: PushOptions): Promise<PushResult> {
   const top = await findLocal(o.store, o.image);
   const destText = o.ref ?? top.name;
@@ -68,18 +71,33 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
   try {
     const repo = new Repository(client, dest.repository, "pull,push");
     const plan = await planPush(o.store, top.descriptor);
-    const sources = await mountSources(o.store, dest);
-    await mapLimit(plan.blobs, o.concurrency ?? 4, async (d) => {
+    const referenceOf = (m: Descriptor): string => (m.digest === top.descriptor.digest && dest.tag && !dest.digest ? dest.tag : m.digest);
+    // One wave of HEADs, every blob and manifest at once: an unchanged
+    // re-push is this one round trip (after /v2/) and nothing else.
+    // allSettled: a failure in one list must not leave the other's
+    // requests running after the push has failed and closed its client.
+    const [blobHeads, manifestHeads] = await Promise.allSettled([
+      mapLimit(plan.blobs, HEADS_IN_FLIGHT, (d) => repo.headBlob(d.digest)),
+      mapLimit(plan.manifests, HEADS_IN_FLIGHT, (m) => repo.headManifest(referenceOf(m))),
+    ]);
+    if (blobHeads.status === "rejected") throw blobHeads.reason;
+    if (manifestHeads.status === "rejected") throw manifestHeads.reason;
+    const [blobHave, manifestHave] = [blobHeads.value, manifestHeads.value];
+    const missing = plan.blobs.filter((d, i) => {
+      if (blobHave[i] === undefined) return true;
+      o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, result: "exists" });
+      return false;
+    });
+    const sources = missing.length ? await mountSources(o.store, dest) : new Map<Digest, string[]>();
+    await mapLimit(missing, o.concurrency ?? 4, async (d) => {
       const from = sources.get(d.digest) ?? [];
-      const result = await pushBlob(repo, d, { path: o.store.blobPath(d.digest) }, { mountFrom: from, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) });
+      const result = await pushBlob(repo, d, { path: o.store.blobPath(d.digest) }, { mountFrom: from, knownAbsent: true, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) });
       o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, result, ...(result === "mounted" && from[0] ? { from: from[0] } : {}) });
     });
-    for (const m of plan.manifests) {
-      const isTop = m.digest === top.descriptor.digest;
-      const reference = isTop && dest.tag && !dest.digest ? dest.tag : m.digest;
-      const have = await repo.headManifest(reference);
+    for (const [i, m] of plan.manifests.entries()) {
+      const reference = referenceOf(m);
       let put: ManifestPut | undefined;
-      if (have?.digest === m.digest) {
+      if (manifestHave[i]?.digest === m.digest) {
         o.onEvent?.({ type: "manifest", digest: m.digest, reference, result: "exists" });
       } else {
         // The exact stored bytes, so the registry computes the same digest.

@@ -115,3 +115,33 @@ export function startTrickleProxy(targetPort: number, bytesPerTick: number): Pro
   });
   return listen(server, () => sent);
 }
+
+export interface DelayProxy extends TestServer {
+  /** The most requests that were in flight at once. */
+  readonly maxInFlight: () => number;
+  /** Requests seen, by method. */
+  readonly counts: Record<string, number>;
+}
+
+/** A proxy to a registry on 127.0.0.1:`targetPort` that holds every answer
+ * back `delayMs` (a distant registry), counting requests in flight. */
+export async function startDelayProxy(targetPort: number, delayMs: number): Promise<DelayProxy> {
+  let inFlight = 0;
+  let max = 0;
+  const counts: Record<string, number> = {};
+  const server = createServer((req, res) => {
+    counts[req.method!] = (counts[req.method!] ?? 0) + 1;
+    max = Math.max(max, ++inFlight);
+    const up = request({ host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(ur.statusCode!, ur.headers);
+        ur.pipe(res);
+      }, delayMs);
+    });
+    up.on("error", () => req.socket.destroy());
+    req.pipe(up);
+  });
+  const s = await listen(server, () => 0);
+  return { ...s, maxInFlight: () => max, counts };
+}
