@@ -3,6 +3,7 @@
 //
 //   [registry."docker.io"]
 //   mirrors = ["127.0.0.1:5000"]
+//   upstream = false          # pull only from the mirrors (air-gapped)
 //   [registry."127.0.0.1:5000"]
 //   http = true
 //   [registry."reg.example:5000"]
@@ -20,7 +21,7 @@ import path from "node:path";
 import { KilnError } from "../util/errors.js";
 import type { RegistryConfig, RegistryHostConfig } from "./host-config.js";
 
-const KEYS = new Set(["mirrors", "http", "insecure", "ca"]);
+const KEYS = new Set(["mirrors", "upstream", "http", "insecure", "ca"]);
 
 /** The config file's path, and whether the user named it (then it must exist). */
 export function configFilePath(env: NodeJS.ProcessEnv): { readonly file: string; readonly explicit: boolean } {
@@ -64,6 +65,7 @@ export async function parseRegistryConfig(text: string, file: string): Promise<R
     for (const k of Object.keys(raw)) if (!KEYS.has(k)) throw invalid(file, `${at}.${k}`, `is not a setting kiln knows (it reads ${[...KEYS].join(", ")})`);
     const c: { -readonly [K in keyof RegistryHostConfig]: RegistryHostConfig[K] } = {};
     if (raw.mirrors !== undefined) c.mirrors = stringList(raw.mirrors, file, `${at}.mirrors`).map((m) => mirrorHost(m, file, `${at}.mirrors`));
+    if (raw.upstream !== undefined) c.upstream = bool(raw.upstream, file, `${at}.upstream`);
     if (raw.http !== undefined) c.http = bool(raw.http, file, `${at}.http`);
     if (raw.insecure !== undefined) c.insecure = bool(raw.insecure, file, `${at}.insecure`);
     if (raw.ca !== undefined) c.ca = stringList(raw.ca, file, `${at}.ca`).map((p) => path.resolve(path.dirname(file), p));

@@ -8,6 +8,11 @@
 export interface RegistryHostConfig {
   /** Hosts (host[:port]) that serve the same content, tried in order before the registry itself, for pulls only. */
   readonly mirrors?: readonly string[];
+  /**
+   * false: never contact the registry itself, only its mirrors (an air-gapped
+   * machine, or a test that must not reach Docker Hub); default true.
+   */
+  readonly upstream?: boolean;
   /** Speak plain http to this host (no https attempt). */
   readonly http?: boolean;
   /** Do not verify this host's TLS certificate (and allow plain http after https fails). */

@@ -7,7 +7,7 @@ import type { Reference } from "../oci/reference.js";
 import { formatReference } from "../oci/reference.js";
 import { KilnError } from "../util/errors.js";
 import { type ClientOptions, RegistryClient } from "./client.js";
-import { mirrorsOf } from "./host-config.js";
+import { hostConfig, mirrorsOf } from "./host-config.js";
 import { apiHost } from "./hosts.js";
 import { Repository } from "./repository.js";
 
@@ -25,7 +25,8 @@ export interface PullSource<T> {
 export function pullHosts(ref: Reference, opts: ClientOptions): { host: string; mirror: boolean }[] {
   const upstream = apiHost(ref.registry);
   const mirrors = mirrorsOf(opts.config, ref.registry).filter((m) => m !== upstream && m !== ref.registry);
-  return [...mirrors.map((host) => ({ host, mirror: true })), { host: upstream, mirror: false }];
+  const own = hostConfig(opts.config, ref.registry).upstream === false ? [] : [{ host: upstream, mirror: false }];
+  return [...mirrors.map((host) => ({ host, mirror: true })), ...own];
 }
 
 /**
@@ -35,6 +36,12 @@ export function pullHosts(ref: Reference, opts: ClientOptions): { host: string; 
  */
 export async function openPullSource<T>(ref: Reference, opts: ClientOptions, first: (repo: Repository) => Promise<T>): Promise<PullSource<T>> {
   const hosts = pullHosts(ref, opts);
+  if (hosts.length === 0) {
+    const where = opts.config?.file ?? "the kiln config";
+    throw new KilnError("PULL_FAILED", `cannot pull ${formatReference(ref)}: ${where} sets upstream = false for ${ref.registry} and names no mirror for it`, {
+      hint: `add mirrors = ["HOST"] to [registry."${ref.registry}"] or pass --registry-mirror ${ref.registry}=HOST (docs/registry-config.md)`,
+    });
+  }
   const tried: { host: string; mirror: boolean; error: unknown }[] = [];
   for (const { host, mirror } of hosts) {
     const client = new RegistryClient(host, opts);
@@ -44,7 +51,7 @@ export async function openPullSource<T>(ref: Reference, opts: ClientOptions, fir
     } catch (e) {
       await client.close().catch(() => {});
       if (opts.signal?.aborted) throw e;
-      if (hosts.length === 1) throw ref.registry === "docker.io" ? withHubHint(e) : e;
+      if (hosts.length === 1 && !mirror) throw ref.registry === "docker.io" ? withHubHint(e) : e;
       tried.push({ host, mirror, error: e });
     }
   }
@@ -52,7 +59,7 @@ export async function openPullSource<T>(ref: Reference, opts: ClientOptions, fir
   const codes = new Set(tried.map((t) => (t.error as { code?: string }).code));
   const notFound = [...codes].every((c) => c === "REGISTRY_NOT_FOUND" || c === "REGISTRY_MANIFEST_UNKNOWN" || c === "REGISTRY_NAME_UNKNOWN");
   const where = opts.config?.file ? `${opts.config.file} or --registry-mirror` : "--registry-mirror or the kiln config file";
-  throw new KilnError(notFound ? "IMAGE_NOT_FOUND" : "PULL_FAILED", `cannot pull ${formatReference(ref)}: tried ${lines.join("; then ")}`, {
+  throw new KilnError(notFound ? "IMAGE_NOT_FOUND" : "PULL_FAILED", `cannot pull ${formatReference(ref)}: tried ${lines.join("; then ")}${hosts.some((h) => !h.mirror) ? "" : ` (not ${ref.registry} itself: upstream = false)`}`, {
     cause: tried.at(-1)?.error,
     hint: `check the image name and tag, and that the mirrors hold it and are running (the mirrors of ${ref.registry} come from ${where}; see docs/registry-config.md)`,
   });

@@ -25,8 +25,8 @@ describe("bad input", () => {
     ["unknown-instruction", /^error: .*unknown-instruction\.Dockerfile:2: unknown instruction "RUNN".*did you mean RUN\?/m],
     ["missing-source", /^error: .*missing-source\.Dockerfile:2: "missing\.txt" not found in the build context/m],
     ["run-fails", /^error: .*run-fails\.Dockerfile:3: process "\/bin\/sh -c echo failing && exit 3" did not complete successfully: exit code 3/m],
-    // A registry named .invalid never resolves: the pull fails the same way everywhere, without reaching out.
-    ["missing-base", /^error: .*missing-base\.Dockerfile:1: base image "registry\.invalid\/nothere:1" is not in the local store, and pulling it failed: GET registry\.invalid\/v2\/nothere\/manifests\/1: cannot connect \(getaddrinfo ENOTFOUND registry\.invalid\)/m],
+    // A registry on a closed loopback port: the pull fails at once, the same way everywhere, without reaching out.
+    ["missing-base", /^error: .*missing-base\.Dockerfile:1: base image "127\.0\.0\.1:1\/nothere:1" is not in the local store, and pulling it failed: .*127\.0\.0\.1:1.*cannot connect.*ECONNREFUSED/m],
   ];
   for (const [name, want] of cases) {
     it(`${name}: clear error, non-zero exit, store untouched`, async () => {

@@ -24,7 +24,7 @@ export const DEBIAN_MINBASE = "/var/cache/kiln/debian-bookworm-minbase.tar";
 
 export interface HubMirror {
   readonly registry: RegistryServer;
-  /** A kiln config file: [registry."docker.io"] mirrors = [registry.host]. */
+  /** A kiln config file: [registry."docker.io"] mirrors = [registry.host], upstream = false (a test never reaches Docker Hub). */
   readonly config: string;
   /** Digests on the mirror: busybox's index and its two images, debian's image. */
   readonly digests: { readonly busybox: string; readonly busyboxAmd64: string; readonly busyboxArm64: string; readonly debian?: string };
@@ -54,7 +54,7 @@ export async function startHubMirror(opts: { debian?: boolean } = {}): Promise<H
     const debian = opts.debian ? await pushDebian(registry.host, dir) : undefined;
     await rm(store, { recursive: true, force: true });
     const config = path.join(dir, "config.toml");
-    await writeFile(config, `[registry."docker.io"]\nmirrors = ["${registry.host}"]\n`);
+    await writeFile(config, `[registry."docker.io"]\nmirrors = ["${registry.host}"]\nupstream = false\n`);
     return {
       registry,
       config,

@@ -1,2 +1,2 @@
-FROM registry.invalid/nothere:1
+FROM 127.0.0.1:1/nothere:1
 RUN true
