@@ -32,7 +32,11 @@ describe("onbuildTriggers", () => {
   });
   it("rejects triggers that are not allowed, naming the FROM line", () => {
     expect(() => onbuildTriggers({ OnBuild: ["FROM x"] }, from)).toThrow(/ONBUILD FROM trigger is not allowed/);
-    expect(() => onbuildTriggers({ OnBuild: ["RUNN x"] }, from)).toThrow(/invalid.*did you mean RUN/);
+    // The parser's suggestion is the error's hint (shown after the message), kept through the wrapping.
+    let err: unknown;
+    try { onbuildTriggers({ OnBuild: ["RUNN x"] }, from); } catch (e) { err = e; }
+    expect(err).toMatchObject({ message: expect.stringMatching(/trigger "RUNN x" is invalid/), hint: expect.stringMatching(/did you mean RUN\?/) });
+    expect((err as { format(): string }).format()).toMatch(/^Dockerfile:3: .*invalid.*did you mean RUN/);
   });
   it("no triggers, no instructions", () => {
     expect(onbuildTriggers(undefined, from)).toEqual([]);

@@ -30,7 +30,9 @@ export function onbuildTriggers(config: ContainerConfig | undefined, from: Locat
       parsed = parseDockerfile(`FROM scratch\n${trigger}\n`, from.file).stages[0]?.instructions[0];
     } catch (err) {
       const msg = err instanceof KilnError ? err.message : String(err);
-      throw new KilnError("ONBUILD_TRIGGER", `the base image's ONBUILD trigger "${trigger}" is invalid: ${msg}`, { location: from, cause: err });
+      // Keep the parser's hint ("did you mean RUN?"): the trigger's own line is not the user's to see.
+      const hint = err instanceof KilnError ? err.hint : undefined;
+      throw new KilnError("ONBUILD_TRIGGER", `the base image's ONBUILD trigger "${trigger}" is invalid: ${msg}`, { location: from, cause: err, hint });
     }
     if (!parsed) continue;
     out.push({ ...parsed, location: { ...from, text: `${from.text}  (ONBUILD ${trigger})` } } as Instruction);
