@@ -18,6 +18,7 @@ const short = (d: string): string => d.slice(7, 19);
 export async function pushCommand(store: Store, argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseFlags({ command: "push", args: argv, allowPositionals: true, options: { ...TRANSPORT, quiet: { type: "boolean", short: "q" } } });
   if (positionals.length < 1 || positionals.length > 2) throw new KilnError("USAGE", "kiln push needs IMAGE [DESTINATION]", { hint: "e.g. kiln push 127.0.0.1:5000/app:1" });
+  const progress = byteProgress(io.err, { tty: io.isTty, verb: "Pushing" });
   const r = await pushImage({
     ...(await registryAccess(values, io)),
     store,
@@ -26,6 +27,7 @@ export async function pushCommand(store: Store, argv: string[], io: Io): Promise
     onEvent: values.quiet
       ? undefined
       : (e) => {
+          if (e.type === "progress") progress(e.digest, e.bytes, e.size);
           if (e.type === "blob") {
             const text = e.result === "exists" ? "Layer already exists" : e.result === "mounted" ? `Mounted from ${e.from ?? "another repository"}` : "Pushed";
             io.err(`${short(e.digest)}: ${text}\n`);

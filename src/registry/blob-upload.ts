@@ -6,7 +6,8 @@
 // sent once; the upload as a whole retries under one budget (retry.ts), the
 // PATCH resumptions included.
 import { createReadStream } from "node:fs";
-import type { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
+import { countingStream } from "./byte-events.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { KilnError } from "../util/errors.js";
 import { RetryBudget, retrying } from "./retry.js";
@@ -24,6 +25,8 @@ export interface UploadOptions {
   readonly chunkSize?: number;
   /** The caller has just HEADed the blob and it was absent: the first attempt skips the HEAD. */
   readonly knownAbsent?: boolean;
+  /** Bytes of the blob sent so far (a retry starts again from where the registry is). */
+  readonly onBytes?: (bytes: number) => void;
 }
 
 export type UploadResult = "exists" | "mounted" | "uploaded";
@@ -46,12 +49,12 @@ export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobSour
     }
     location ??= await startUpload(repo);
     const chunk = opts.chunkSize ?? DEFAULT_CHUNK;
-    if (desc.size > chunk) location = await patchChunks(repo, desc, src, location, chunk, budget);
+    if (desc.size > chunk) location = await patchChunks(repo, desc, src, location, chunk, budget, opts.onBytes);
     const put = await repo.client.send({
       method: "PUT",
       path: withDigest(location, desc.digest),
       headers: desc.size > chunk ? { "content-length": "0" } : { "content-type": "application/octet-stream", "content-length": String(desc.size) },
-      ...(desc.size > chunk ? {} : { body: () => createReadStream(src.path) as Readable }),
+      ...(desc.size > chunk ? {} : { body: () => readCounted(src.path, 0, undefined, opts.onBytes) }),
       scopes: repo.scopes,
       what: `upload of ${desc.digest}`,
       retry: false,
@@ -87,7 +90,7 @@ async function startUpload(repo: Repository): Promise<string> {
  * it has (GET → Range: 0-N) and continue from there. The registry
  * appends whatever a PATCH delivered, even a partial body, so the offset
  * must come from it, never from what we think we sent. */
-async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, start: string, chunk: number, budget: RetryBudget): Promise<string> {
+async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, start: string, chunk: number, budget: RetryBudget, onBytes?: (bytes: number) => void): Promise<string> {
   let location = start;
   let offset = 0;
   while (offset < desc.size) {
@@ -97,7 +100,7 @@ async function patchChunks(repo: Repository, desc: Descriptor, src: BlobSource, 
         method: "PATCH",
         path: location,
         headers: { "content-type": "application/octet-stream", "content-range": `${offset}-${end}`, "content-length": String(end - offset + 1) },
-        body: () => createReadStream(src.path, { start: offset, end }) as Readable,
+        body: () => readCounted(src.path, offset, end, onBytes),
         scopes: repo.scopes,
         retry: false,
       });
@@ -127,6 +130,14 @@ async function uploadStatus(repo: Repository, location: string): Promise<{ offse
   const end = m ? Number(m[1]) : undefined;
   const next = header(r.headers.location) ? resolveLocation(r, repo) : location;
   return { offset: end === undefined || end === 0 ? undefined : end + 1, location: next };
+}
+
+/** The file's bytes [start, end], counted into onBytes (as offsets in the whole blob) when given. */
+function readCounted(file: string, start: number, end: number | undefined, onBytes?: (bytes: number) => void): Readable {
+  const src = createReadStream(file, end === undefined ? { start } : { start, end });
+  if (!onBytes) return src;
+  const counted = countingStream(onBytes, start);
+  return pipeline(src, counted, () => {});
 }
 
 function isInterrupted(e: unknown): boolean {

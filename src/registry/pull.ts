@@ -19,6 +19,7 @@ import { mapLimit } from "./limit.js";
 import { type FetchedManifest, Repository } from "./repository.js";
 import { downloadBlob } from "./blob-download.js";
 import { tagPulledPlatform } from "./tag-pulled.js";
+import { throttledBytes } from "./byte-events.js";
 
 export type PullEvent =
   /** `host`: who answered, a mirror's host or the registry's own. */
@@ -26,8 +27,6 @@ export type PullEvent =
   | { readonly type: "blob"; readonly digest: Digest; readonly size: number; readonly status: "exists" | "downloaded" }
   /** Bytes of a blob received so far (a retry starts again from 0); the last one has bytes === size. */
   | { readonly type: "progress"; readonly digest: Digest; readonly size: number; readonly bytes: number };
-
-const PROGRESS_MS = 200;
 
 export interface PullOptions extends ClientOptions {
   readonly store: Store;
@@ -117,16 +116,7 @@ async function fetchBlobs(client: RegistryClient, repo: Repository, manifest: Im
   // The config is read whole later: refuse an absurd one before fetching it.
   requireDocumentSize(manifest.config, MAX_CONFIG_BYTES, `the config ${manifest.config.digest} of ${repo.name} on ${client.host}`);
   await mapLimit([manifest.config, ...manifest.layers], o.concurrency ?? 4, async (d) => {
-    // Byte counts for progress displays: at most every PROGRESS_MS per blob, and the last one.
-    let last = 0;
-    const onBytes = o.onEvent
-      ? (bytes: number) => {
-          const now = Date.now();
-          if (bytes < d.size && now - last < PROGRESS_MS) return;
-          last = now;
-          o.onEvent!({ type: "progress", digest: d.digest, size: d.size, bytes });
-        }
-      : undefined;
+    const onBytes = o.onEvent ? throttledBytes(d.size, (bytes) => o.onEvent!({ type: "progress", digest: d.digest, size: d.size, bytes })) : undefined;
     const status = await downloadBlob(repo, o.store, d, onBytes);
     o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, status });
   });

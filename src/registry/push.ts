@@ -14,6 +14,7 @@ import type { Store } from "../store/store.js";
 import { normalizeTagName } from "../store/refs.js";
 import { KilnError } from "../util/errors.js";
 import { pushBlob, type UploadResult } from "./blob-upload.js";
+import { throttledBytes } from "./byte-events.js";
 import type { ClientOptions, RegistryClient } from "./client.js";
 import { clientFor } from "./hosts.js";
 import { mapLimit } from "./limit.js";
@@ -23,7 +24,9 @@ import { type ManifestPut, Repository } from "./repository.js";
 export type PushEvent =
   | { readonly type: "blob"; readonly digest: Digest; readonly size: number; readonly result: UploadResult; readonly from?: string }
   | { readonly type: "manifest"; readonly digest: Digest; readonly reference: string; readonly result: "exists" | "uploaded" }
-  | { readonly type: "referrer"; readonly digest: Digest; readonly subject: Digest; readonly result: ReferrerResult };
+  | { readonly type: "referrer"; readonly digest: Digest; readonly subject: Digest; readonly result: ReferrerResult }
+  /** Bytes of a blob sent so far; the last one has bytes === size. */
+  | { readonly type: "progress"; readonly digest: Digest; readonly size: number; readonly bytes: number };
 
 export interface PushOptions extends ClientOptions {
   readonly store: Store;
@@ -91,7 +94,8 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
     const sources = missing.length ? await mountSources(o.store, dest) : new Map<Digest, string[]>();
     await mapLimit(missing, o.concurrency ?? 4, async (d) => {
       const from = sources.get(d.digest) ?? [];
-      const result = await pushBlob(repo, d, { path: o.store.blobPath(d.digest) }, { mountFrom: from, knownAbsent: true, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) });
+      const onBytes = o.onEvent ? throttledBytes(d.size, (bytes) => o.onEvent!({ type: "progress", digest: d.digest, size: d.size, bytes })) : undefined;
+      const result = await pushBlob(repo, d, { path: o.store.blobPath(d.digest) }, { mountFrom: from, knownAbsent: true, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}), ...(onBytes ? { onBytes } : {}) });
       o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, result, ...(result === "mounted" && from[0] ? { from: from[0] } : {}) });
     });
     for (const [i, m] of plan.manifests.entries()) {
