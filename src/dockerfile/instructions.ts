@@ -307,6 +307,6 @@ export function buildInstruction(raw: RawInstruction, parseTrigger: TriggerParse
     return { kind: "onbuild", ...base(raw), expression, trigger: parseTrigger(raw.rest, raw.location, raw.heredocs) };
   }
   const builder = builders[raw.keyword];
-  if (builder === undefined) throw err(raw, "DOCKERFILE_UNKNOWN_INSTRUCTION", `unknown instruction "${raw.keyword}"`);
+  if (builder === undefined) throw err(raw, "DOCKERFILE_UNKNOWN_INSTRUCTION", `unknown instruction: ${raw.keyword}`);
   return builder(raw);
 }

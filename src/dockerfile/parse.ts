@@ -11,7 +11,7 @@ function unknownInstruction(written: string, location: Location): KilnError {
   const guess = suggest(written, KEYWORDS);
   return new KilnError(
     "DOCKERFILE_UNKNOWN_INSTRUCTION",
-    `unknown instruction "${written}"`,
+    `unknown instruction: ${written}`,
     { location, hint: guess ? `did you mean ${guess}?` : `instructions are ${KEYWORDS.join(", ")}` },
   );
 }

@@ -22,7 +22,7 @@ describe("bad input", () => {
   const ws = useWorkspace({ busybox: true });
 
   const cases: [string, RegExp][] = [
-    ["unknown-instruction", /^error: .*unknown-instruction\.Dockerfile:2: unknown instruction "RUNN".*did you mean RUN\?/m],
+    ["unknown-instruction", /^error: .*unknown-instruction\.Dockerfile:2: unknown instruction: RUNN.*did you mean RUN\?/m],
     ["missing-source", /^error: .*missing-source\.Dockerfile:2: "missing\.txt" not found in the build context/m],
     ["run-fails", /^error: .*run-fails\.Dockerfile:3: process "\/bin\/sh -c echo failing && exit 3" did not complete successfully: exit code 3/m],
     // A registry on a closed loopback port: the pull fails at once, the same way everywhere, without reaching out.

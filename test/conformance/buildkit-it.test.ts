@@ -3,8 +3,8 @@
 // kiln as built in this checkout, with the shared runner script unchanged.
 // A case that fails makes this file fail unless docs/buildkit-conformance.md
 // lists it (a deliberate difference with its reason, or a bug being fixed).
-import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../helpers/kiln.js";
@@ -21,9 +21,6 @@ const DOC = path.join(REPO, "docs/buildkit-conformance.md");
 const present = existsSync(path.join(SHARED, "runner/run.sh"));
 if (!present) console.log(`buildkit-it cases not found at ${SHARED}: skipping BuildKit integration conformance`);
 const suite = present ? describe : describe.skip;
-
-/** Cases whose ctx/Dockerfile was a symlink to Dockerfile.web in BuildKit's test and became a file holding that name. */
-const SYMLINKED_DOCKERFILE = ["SymlinkedDockerfile", "CopyChownExistingDir-default", "CopyChownExistingDir-copy_from"];
 
 interface Outcome {
   status: "PASS" | "FAIL" | "ERROR";
@@ -45,17 +42,29 @@ function listedUnder(doc: string, heading: string): Map<string, string> {
   return out;
 }
 
-/** Copies the cases where they can be repaired, and recreates the symlinked Dockerfiles. */
+/**
+ * Copies the cases and repairs what the transcription lost: every symlink of
+ * BuildKit's test contexts was stored as a regular file holding the link's
+ * target. The folder's own generator (`_gen.py OUTDIR`) still knows them, so
+ * each symlink it writes replaces the flattened file in the copy.
+ */
 function repairedCopy(into: string): string {
   const dir = path.join(into, "buildkit-it");
   cpSync(SHARED, dir, { recursive: true, verbatimSymlinks: true });
-  for (const name of SYMLINKED_DOCKERFILE) {
-    const df = path.join(dir, name, "ctx/Dockerfile");
-    if (!lstatSync(df).isSymbolicLink() && readFileSync(df, "utf8").trim() === "Dockerfile.web") {
-      unlinkSync(df);
-      symlinkSync("Dockerfile.web", df);
+  const generated = path.join(into, "generated");
+  execFileSync("python3", [path.join(SHARED, "_gen.py"), generated], { stdio: "ignore" });
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(path.join(generated, rel), { withFileTypes: true })) {
+      const r = path.join(rel, e.name);
+      if (e.isSymbolicLink()) {
+        const target = path.join(dir, r);
+        rmSync(target, { recursive: true, force: true });
+        symlinkSync(readlinkSync(path.join(generated, r)), target);
+      } else if (e.isDirectory()) walk(r);
     }
-  }
+  };
+  walk("");
+  rmSync(generated, { recursive: true, force: true });
   return dir;
 }
 

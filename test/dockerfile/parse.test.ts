@@ -187,12 +187,12 @@ describe("parse errors", () => {
   it("suggests a keyword for an unknown instruction", () => {
     const e = parseError("FROM alpine\nRUNN echo hi\n");
     expect(e.code).toBe("DOCKERFILE_UNKNOWN_INSTRUCTION");
-    expect(e.message).toBe('unknown instruction "RUNN"');
+    expect(e.message).toBe('unknown instruction: RUNN');
     expect(e.hint).toBe("did you mean RUN?");
     expect(e.location).toEqual({ file: "ctx/Dockerfile", line: 2, text: "RUNN echo hi" });
-    expect(e.format()).toMatch(/^ctx\/Dockerfile:2: unknown instruction "RUNN"/);
+    expect(e.format()).toMatch(/^ctx\/Dockerfile:2: unknown instruction: RUNN/);
     expect(parseError("FROM a\nCOPPY a b\n").hint).toBe("did you mean COPY?");
-    expect(parseError("FROM a\nXYZZY a b\n").message).toBe('unknown instruction "XYZZY"');
+    expect(parseError("FROM a\nXYZZY a b\n").message).toBe('unknown instruction: XYZZY');
   });
 
   it("rejects instructions before the first FROM other than ARG", () => {
