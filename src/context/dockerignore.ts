@@ -3,8 +3,8 @@
 // directory also covers everything under it.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { minimatch } from "minimatch";
 import { KilnError } from "../util/errors.js";
+import { globMatch } from "./path-glob.js";
 
 export interface IgnoreRule {
   readonly pattern: string;
@@ -40,11 +40,10 @@ export function parseDockerignore(text: string, file = ".dockerignore"): IgnoreR
 }
 
 export function ignoreMatcher(rules: readonly IgnoreRule[]): IgnoreMatcher {
-  const opts = { dot: true, nonegate: true, nocomment: true } as const;
   const matchesSelfOrParent = (rel: string, pattern: string): boolean => {
     let p = rel;
     for (;;) {
-      if (minimatch(p, pattern, opts)) return true;
+      if (globMatch(pattern, p)) return true;
       const slash = p.lastIndexOf("/");
       if (slash < 0) return false;
       p = p.slice(0, slash);

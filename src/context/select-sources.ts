@@ -1,13 +1,12 @@
 // Which context paths a COPY/ADD source names: literal paths, or wildcards
-// (Go filepath.Match syntax, which minimatch covers, plus `**` for any
-// depth) matched against the context after .dockerignore; a wildcard that
+// (Go filepath.Match syntax plus `**` for any depth, see path-glob.ts) matched against the context after .dockerignore; a wildcard that
 // matches nothing selects nothing. Symlinks in the context never lead outside it.
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
-import { minimatch } from "minimatch";
 import { KilnError, type SourceLocation } from "../util/errors.js";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import type { IgnoreMatcher } from "./dockerignore.js";
+import { pathGlob } from "./path-glob.js";
 
 export interface SelectedSource {
   /** Context-relative slash path ("" for the context root). */
@@ -59,7 +58,7 @@ export async function selectSources(
   }
   const anyDepth = parts.includes("**");
   const depth = parts.length;
-  const opts = { dot: true } as const;
+  const glob = pathGlob(clean);
   const out: SelectedSource[] = [];
   const walk = async (relDir: string, level: number): Promise<void> => {
     let entries;
@@ -71,11 +70,11 @@ export async function selectSources(
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const rel = relDir === "" ? e.name : `${relDir}/${e.name}`;
       if (ignore.ignores(rel) && !(e.isDirectory() && ignore.mayIncludeUnder(rel))) continue;
-      if ((anyDepth || level + 1 === depth) && !ignore.ignores(rel) && minimatch(rel, clean, opts)) {
+      if ((anyDepth || level + 1 === depth) && !ignore.ignores(rel) && glob.matches(rel)) {
         // A match is copied whole (a symlink as what it points to): nothing below it is matched again.
         const host = await resolveInRoot(contextDir, rel);
         out.push({ rel, host, isDir: (await lstat(host)).isDirectory() });
-      } else if (e.isDirectory() && (anyDepth ? minimatch(rel, clean, { ...opts, partial: true }) : level + 1 < depth)) {
+      } else if (e.isDirectory() && (anyDepth ? glob.mayMatchUnder(rel) : level + 1 < depth)) {
         await walk(rel, level + 1);
       }
     }

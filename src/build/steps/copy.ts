@@ -6,9 +6,9 @@
 // same result as a plain copy here), and ADD of http(s) URLs.
 import { chmod, lstat, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { minimatch } from "minimatch";
 import { ignoreMatcher, parseDockerignore, type IgnoreMatcher } from "../../context/dockerignore.js";
 import { fetchUrl, isRemoteUrl, type FetchedFile } from "../../context/fetch-url.js";
+import { globMatch } from "../../context/path-glob.js";
 import { cleanSource, selectSources, type SelectedSource } from "../../context/select-sources.js";
 import { expandWord } from "../../dockerfile/expand.js";
 import type { AddInstruction, CopyInstruction } from "../../dockerfile/types.js";
@@ -186,8 +186,7 @@ function withExcludes(base: IgnoreMatcher, excludes: readonly string[], srcRel: 
 
 /** A selected source itself is excluded when a pattern matches its name or its context path. */
 function isExcluded(excludes: readonly string[], sel: SelectedSource): boolean {
-  const opts = { dot: true } as const;
-  return excludes.some((e) => minimatch(path.posix.basename(sel.rel), e, opts) || minimatch(sel.rel, e, opts));
+  return excludes.some((e) => globMatch(e, path.posix.basename(sel.rel)) || globMatch(e, sel.rel));
 }
 
 async function isDirInRoot(rootfs: string, p: string): Promise<boolean> {
