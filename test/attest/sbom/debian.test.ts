@@ -16,7 +16,7 @@ let root: string | undefined;
 let pkgs: SbomPackage[];
 let scanMs: number;
 
-const MISSING = `${TARBALL} is missing: run \`npm run setup\` (scripts/setup.sh makes it with mmdebstrap from deb.debian.org)`;
+const MISSING = `${TARBALL} is missing: run \`KILN_SETUP_TESTS=1 npm run setup\` (it makes it with mmdebstrap from the Debian mirror in the host's apt sources)`;
 
 /** Every test fails with the set-up hint when the tarball is missing (a throwing beforeAll would report them as skipped). */
 function requireImage(): void {
