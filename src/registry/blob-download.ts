@@ -3,9 +3,9 @@
 // and on a retryable failure (a dropped or stalled body, a corrupted byte)
 // the whole GET again, under one retry budget. A blob the store has is not
 // fetched.
-import { Readable } from "node:stream";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Store } from "../store/store.js";
+import { countedReadable } from "./byte-events.js";
 import type { Repository } from "./repository.js";
 
 /** `onBytes(n)`: bytes received so far of this attempt (a retried GET starts again from 0). */
@@ -13,25 +13,7 @@ export async function downloadBlob(repo: Repository, store: Store, d: Descriptor
   if (await store.hasBlob(d.digest)) return "exists";
   await repo.client.attempt(`GET ${repo.client.host}/v2/${repo.name}/blobs/${d.digest}`, async () => {
     const body = await repo.getBlob(d.digest);
-    await store.ingestBlob(onBytes ? counted(body, onBytes) : body, { digest: d.digest, size: d.size });
+    await store.ingestBlob(onBytes ? countedReadable(body, onBytes) : body, { digest: d.digest, size: d.size });
   });
   return "downloaded";
-}
-
-/** The same bytes, reporting the running count as they pass. */
-function counted(body: Readable, onBytes: (received: number) => void): Readable {
-  let n = 0;
-  const out = Readable.from(
-    (async function* () {
-      for await (const chunk of body) {
-        n += (chunk as Buffer).length;
-        onBytes(n);
-        yield chunk as Buffer;
-      }
-    })(),
-    { objectMode: false },
-  );
-  // ingest destroying the stream (size overrun) must stop the download too.
-  out.once("close", () => body.destroy());
-  return out;
 }

@@ -6,8 +6,8 @@
 // sent once; the upload as a whole retries under one budget (retry.ts), the
 // PATCH resumptions included.
 import { createReadStream } from "node:fs";
-import { pipeline, type Readable } from "node:stream";
-import { countingStream } from "./byte-events.js";
+import type { Readable } from "node:stream";
+import { countedReadable } from "./byte-events.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { KilnError } from "../util/errors.js";
 import { RetryBudget, retrying } from "./retry.js";
@@ -135,9 +135,7 @@ async function uploadStatus(repo: Repository, location: string): Promise<{ offse
 /** The file's bytes [start, end], counted into onBytes (as offsets in the whole blob) when given. */
 function readCounted(file: string, start: number, end: number | undefined, onBytes?: (bytes: number) => void): Readable {
   const src = createReadStream(file, end === undefined ? { start } : { start, end });
-  if (!onBytes) return src;
-  const counted = countingStream(onBytes, start);
-  return pipeline(src, counted, () => {});
+  return onBytes ? countedReadable(src, onBytes, start) : src;
 }
 
 function isInterrupted(e: unknown): boolean {

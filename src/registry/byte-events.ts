@@ -1,7 +1,7 @@
 // Byte counts of one blob transfer for progress displays, as the library's
 // events carry them: at most one every PROGRESS_MS per blob, and always
 // the last (bytes === size), so a display can finish its bar.
-import { Transform } from "node:stream";
+import { pipeline, type Readable, Transform } from "node:stream";
 
 const PROGRESS_MS = 200;
 
@@ -15,14 +15,19 @@ export function throttledBytes(size: number, emit: (bytes: number) => void): (by
   };
 }
 
-/** A pass-through that reports the running byte count of what flows through it. */
-export function countingStream(onBytes: (bytes: number) => void, start = 0): Transform {
+/**
+ * The same bytes as `src`, reporting the running count (from `start`) as they
+ * pass. Destroying the result (a store ingest refusing an overrun) destroys
+ * `src` too, and an error of `src` reaches the result.
+ */
+export function countedReadable(src: Readable, onBytes: (bytes: number) => void, start = 0): Readable {
   let n = start;
-  return new Transform({
+  const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
       onBytes(n);
       cb(null, chunk);
     },
   });
+  return pipeline(src, counter, () => {});
 }
