@@ -21,6 +21,22 @@ for_tests=0
 [[ ${KILN_SETUP_TESTS:-} == 1 || ${KILN_SETUP_BENCH:-} == 1 ]] && for_tests=1
 ((for_tests)) && PKGS+=("${TEST_PKGS[@]}")
 
+# Debian packages: only the missing ones, and apt only when something is.
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "kiln setup: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "kiln setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 # npm packages: reinstall only when package-lock.json differs from the one
 # node_modules was installed from.
 stamp=node_modules/.kiln-lock.sha256
