@@ -4,7 +4,7 @@
 // a socket becomes an empty regular file (as BuildKit's context transfer
 // sends it), and every destination is resolved inside the root so an
 // image's symlinks can never send a write to the host.
-import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readlink, symlink, unlink, utimes, writeFile, constants } from "node:fs/promises";
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rmdir, symlink, unlink, utimes, writeFile, constants } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import path from "node:path";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
@@ -79,8 +79,10 @@ export async function ensureDir(root: string, dirInImage: string, owner: Ownersh
   return host;
 }
 
-async function copyDirContents(root: string, srcDir: string, relDir: string, destDir: string, destInImage: string, opts: CopyOptions, links: Map<string, string>): Promise<void> {
+/** Returns whether anything was written under destDir. */
+async function copyDirContents(root: string, srcDir: string, relDir: string, destDir: string, destInImage: string, opts: CopyOptions, links: Map<string, string>): Promise<boolean> {
   const names = (await readdir(srcDir)).sort();
+  let wrote = false;
   for (const name of names) {
     const rel = relDir === "" ? name : `${relDir}/${name}`;
     const src = path.join(srcDir, name);
@@ -96,15 +98,25 @@ async function copyDirContents(root: string, srcDir: string, relDir: string, des
       const existing = await lstat(dest).catch(() => undefined);
       if (existing?.isSymbolicLink()) dest = await ensureDir(root, imagePath, ownerOf(opts, st), createdDirMode(opts));
       else if (existing && !existing.isDirectory()) await unlink(dest);
-      if (!existing || !existing.isDirectory()) await mkdir(dest).catch((e: NodeJS.ErrnoException) => {
+      const made = !existing || (!existing.isDirectory() && !existing.isSymbolicLink());
+      if (made) await mkdir(dest).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "EEXIST") throw e;
       });
-      await copyDirContents(root, src, rel, dest, imagePath, opts, links);
-      if (!ignored) await applyMeta(dest, st, opts);
+      const inside = await copyDirContents(root, src, rel, dest, imagePath, opts, links);
+      // An ignored directory is walked only for `!` exceptions under it; as
+      // BuildKit's context transfer, it exists in the copy only when one of
+      // them matched something (then with its own metadata), never empty.
+      if (ignored && !inside) {
+        if (made) await rmdir(dest);
+        continue;
+      }
+      await applyMeta(dest, st, opts);
     } else {
       await copyEntry(src, dest, opts, links);
     }
+    wrote = true;
   }
+  return wrote;
 }
 
 async function copyEntry(src: string, dest: string, opts: CopyOptions, links: Map<string, string>): Promise<void> {

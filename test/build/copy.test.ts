@@ -3,7 +3,7 @@
 // pointing a destination out of the rootfs.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { lstat, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { kiln } from "../helpers/kiln.js";
@@ -62,6 +62,27 @@ describe("COPY and ADD", () => {
     expect(await readFile(path.join(r.out, "opt/pkg/lib.txt"), "utf8")).toBe("L");
     expect(await readFile(path.join(r.out, "opt/plain.txt"), "utf8")).toBe("P");
     expect(existsSync(path.join(r.out, "opt/bundle.tar.gz"))).toBe(false);
+  });
+
+  it(".dockerignore: an ignored directory is absent unless a ! exception keeps something in it (then with its own mode)", async () => {
+    const r = await buildLocal(
+      "ignored-dirs",
+      "FROM busybox:latest\nCOPY . /app/\n",
+      { ".dockerignore": "*.log\nsecret/\nlogs\n!keep.log\n!logs/keep.log\n", "secret/key": "K", "logs/a.log": "A", "logs/keep.log": "L", "keep.log": "R", "src/a.js": "J" },
+      async (ctx) => {
+        await mkdir(path.join(ctx, "empty"));
+        await chmod(path.join(ctx, "logs"), 0o750);
+      },
+    );
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    // BuildKit sends an excluded directory only as the parent of an included path.
+    expect(existsSync(path.join(r.out, "app/secret"))).toBe(false);
+    expect(await readFile(path.join(r.out, "app/logs/keep.log"), "utf8")).toBe("L");
+    expect(existsSync(path.join(r.out, "app/logs/a.log"))).toBe(false);
+    expect((await lstat(path.join(r.out, "app/logs"))).mode & 0o7777).toBe(0o750);
+    expect(await readFile(path.join(r.out, "app/keep.log"), "utf8")).toBe("R");
+    expect((await lstat(path.join(r.out, "app/empty"))).isDirectory()).toBe(true);
   });
 
   it("a context symlink never reads outside the context", async () => {
