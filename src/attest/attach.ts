@@ -3,10 +3,10 @@
 // index entries that follow the images (BuildKit's order: images first).
 import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { BuildTrace } from "../build/build-trace.js";
+import type { BuildTrace } from "./build-trace.js";
 import { hashFile } from "../cache/content-digest.js";
-import type { LayerRecord } from "../build/image-state.js";
-import { withRootfsView } from "../build/outputs.js";
+import type { LayerRecord } from "../image/image-state.js";
+import { withRootfsView } from "../export/outputs.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { sha256Digest } from "../oci/digest.js";
 import { hostPlatform, type Platform } from "../oci/platform.js";

@@ -12,7 +12,7 @@
 // index, so the times are the epoch and the id is derived from the inputs.
 // Without it they are the wall clock and a random id, as BuildKit records.
 import { createHash, randomUUID } from "node:crypto";
-import type { BuildTrace, StepTrace } from "../build/build-trace.js";
+import type { BuildTrace, StepTrace } from "./build-trace.js";
 import { digestHex, type Digest } from "../oci/digest.js";
 import { formatPlatform, type Platform } from "../oci/platform.js";
 import { dockerPurl } from "./in-toto.js";

@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { compressLayer, hasPigz, type LayerCompression } from "../layer/compress.js";
-import { layerTarDigest } from "../layer/digest-stream.js";
+import { compressLayer, hasPigz, type LayerCompression } from "../snapshot/compress.js";
+import { layerTarDigest } from "../snapshot/digest-stream.js";
 
 const WORDS = "the quick brown fox jumps over lazy dog kiln layer overlay snapshot digest compress stream tar gzip zstd image build cache registry manifest".split(" ");
 

@@ -2,8 +2,8 @@
 // --cache-from): the layer's blob, in the store or fetched now from the
 // cache that offered it, is unpacked on top of its parent chain into a new
 // snapshot, its diffID checked on the way.
-import { knownBlob, recordLayerBlob } from "../build/layer-blobs.js";
-import { unpackLayer } from "../build/unpack-layer.js";
+import { knownBlob, recordLayerBlob } from "../snapshot/layer-blobs.js";
+import { unpackLayer } from "../snapshot/unpack-layer.js";
 import type { Digest } from "../oci/digest.js";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";

@@ -59,7 +59,7 @@ export class StepRecords {
 
   /**
    * Content digests of paths inside immutable chains (RUN --mount=from=
-   * sources, see build/run-mount-sources.ts), remembered by chainID and path.
+   * sources, see steps/run-mount-sources.ts), remembered by chainID and path.
    */
   get mountDigestDir(): string {
     return path.join(this.dir, "mount-digests");

@@ -9,7 +9,7 @@ import { expandWord } from "../dockerfile/expand.js";
 import type { Instruction } from "../dockerfile/types.js";
 import { formatPlatform } from "../oci/platform.js";
 import { envLookup } from "../oci/config.js";
-import type { ImageState } from "../build/image-state.js";
+import type { ImageState } from "../image/image-state.js";
 import { digestSources } from "./content-digest.js";
 import { stepKey } from "./key.js";
 import { runKey } from "./run-key.js";

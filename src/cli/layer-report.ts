@@ -6,7 +6,7 @@
 // RUN (or a multi-stage build) makes the image smaller.
 import path from "node:path";
 import type { HistoryEntry } from "../oci/config.js";
-import { readTar } from "../layer/tar-reader.js";
+import { readTar } from "../tar/tar-reader.js";
 import { decompressedStream } from "../snapshot/extract.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 

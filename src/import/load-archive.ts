@@ -11,7 +11,7 @@ import { createReadStream } from "node:fs";
 import path from "node:path";
 import { addAbortSignal, PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { readTar } from "../layer/tar-reader.js";
+import { readTar } from "../tar/tar-reader.js";
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from "../oci/limits.js";
 import { Annotation, type Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";

@@ -7,12 +7,12 @@
 import { createReadStream } from "node:fs";
 import { addAbortSignal } from "node:stream";
 import path from "node:path";
-import { ensureLayerBlob } from "../build/layer-blobs.js";
+import { ensureLayerBlob } from "../snapshot/layer-blobs.js";
 import { tagMerged } from "../export/image-index.js";
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
 import { clampMtimes } from "../fsutil/clamp-mtimes.js";
-import { layerTarDigest } from "../layer/digest-stream.js";
+import { layerTarDigest } from "../snapshot/digest-stream.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";

@@ -1,6 +1,6 @@
 // A RUN instruction, in its stage and with the image config it runs on,
 // turned into the one value that both the cache key (cache/run-key.ts) and
-// the executor (build/steps/run.ts) consume: the argv, environment, user,
+// the executor (steps/run.ts) consume: the argv, environment, user,
 // working directory, network and security mode, and every mount with its
 // values expanded. Pure: no I/O. What a bind mount reads (the context, a
 // stage, an image) is named here; its content digest is computed by the

@@ -17,7 +17,7 @@ import path from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { KilnError } from "../util/errors.js";
-import { BLOCK, encodeHeader, padding, type TarEntry } from "../layer/tar-header.js";
+import { BLOCK, encodeHeader, padding, type TarEntry } from "../tar/tar-header.js";
 import { dumpXattrs } from "./xattr.js";
 
 export interface LayerTarOptions {

@@ -15,8 +15,8 @@ import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { spawn } from "node:child_process";
 import { KilnError } from "../util/errors.js";
-import { readTar } from "../layer/tar-reader.js";
-import type { TarEntry } from "../layer/tar-header.js";
+import { readTar } from "../tar/tar-reader.js";
+import type { TarEntry } from "../tar/tar-header.js";
 import { restoreXattrs, run } from "./xattr.js";
 
 const WH_PREFIX = ".wh.";

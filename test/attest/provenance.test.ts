@@ -2,7 +2,7 @@
 // does, and what a reproducible build makes deterministic.
 import { describe, expect, it } from "vitest";
 import { contextDigest, provenancePredicate, type ProvenanceInput } from "../../src/attest/provenance.js";
-import type { StepTrace } from "../../src/build/build-trace.js";
+import type { StepTrace } from "../../src/attest/build-trace.js";
 import { sha256Digest, type Digest } from "../../src/oci/digest.js";
 
 const hex = (s: string) => sha256Digest(s).slice(7);

@@ -14,7 +14,7 @@ describe("build --ssh", () => {
   let agentEnv: NodeJS.ProcessEnv;
   let fingerprint: string;
   beforeAll(async () => {
-    await requireBuilt("src/exec/ssh-agent.ts", "src/build/steps/run-mounts.ts");
+    await requireBuilt("src/exec/ssh-agent.ts", "src/steps/run-mounts.ts");
     for (const tool of ["ssh-agent", "ssh-add", "ssh-keygen"]) {
       if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: apt-get install openssh-client`);
     }

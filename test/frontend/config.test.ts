@@ -4,8 +4,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseGoDuration } from "../../src/build/steps/healthcheck.js";
-import { onbuildTriggers } from "../../src/build/steps/onbuild.js";
+import { parseGoDuration } from "../../src/steps/healthcheck.js";
+import { onbuildTriggers } from "../../src/steps/onbuild.js";
 import { kiln } from "../helpers/kiln.js";
 import { useWorkspace } from "../helpers/workspace.js";
 import { buildIn, ociConfig } from "./helpers.js";

@@ -15,7 +15,7 @@ describe("docker.io names through a configured mirror", () => {
   let dir: string;
   let noConfig: string;
   beforeAll(async () => {
-    await requireBuilt("src/build/base-image.ts", "src/registry/pull-source.ts", "src/cli/registry-options.ts");
+    await requireBuilt("src/image/base-image.ts", "src/registry/pull-source.ts", "src/cli/registry-options.ts");
     dir = await mkdtemp(path.join(tmpdir(), "kiln-mirror-"));
     // XDG_CONFIG_HOME with no kiln/config.toml: only what a test passes applies.
     noConfig = path.join(dir, "xdg");

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeLayerTar } from "../../src/snapshot/diff.js";
 import { extractLayer } from "../../src/snapshot/extract.js";
 import { MOUNT_OPTIONS_MAX, mountOverlay, mountReadOnlyView, unmount } from "../../src/snapshot/overlay.js";
-import { readTar } from "../../src/layer/tar-reader.js";
+import { readTar } from "../../src/tar/tar-reader.js";
 import { sh, tmp, xattrsOf } from "./fs-helpers.js";
 
 let base: string;

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeLayerTar } from "../../src/snapshot/diff.js";
 import { decompressedStream, extractLayer } from "../../src/snapshot/extract.js";
-import { layerTarDigest } from "../../src/layer/digest-stream.js";
+import { layerTarDigest } from "../../src/snapshot/digest-stream.js";
 import { sh, tmp, treeMeta, xattrsOf } from "./fs-helpers.js";
 
 // A v2 file capability with cap_setuid (bit 7) so the value holds a 0x80

@@ -7,8 +7,8 @@
 import type { Platform } from "../oci/platform.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError, type SourceLocation } from "../util/errors.js";
-import type { EventSink } from "./events.js";
-import { buildRegistryAccess, type BuildOptions } from "./options.js";
+import type { EventSink } from "../build/events.js";
+import { buildRegistryAccess, type BuildOptions } from "../build/options.js";
 
 export async function baseImage(
   store: Store,

@@ -1,14 +1,14 @@
 // Instructions that only change the image config: no filesystem, no layer.
-import { expandWord, expandWords } from "../../dockerfile/expand.js";
+import { expandWord, expandWords } from "../dockerfile/expand.js";
 import type {
   CmdInstruction, EntrypointInstruction, EnvInstruction, ExposeInstruction, LabelInstruction, ShellInstruction,
   StopsignalInstruction, UserInstruction, VolumeInstruction, CommandForm,
-} from "../../dockerfile/types.js";
-import { envSet } from "../../oci/config.js";
-import { DEFAULT_SHELL } from "../../plan/resolve-run.js";
-import { KilnError } from "../../util/errors.js";
-import { withConfig, type ImageState } from "../image-state.js";
-import { historyFor, locationOf, varsOf, type StepContext } from "../step-context.js";
+} from "../dockerfile/types.js";
+import { envSet } from "../oci/config.js";
+import { DEFAULT_SHELL } from "../plan/resolve-run.js";
+import { KilnError } from "../util/errors.js";
+import { withConfig, type ImageState } from "../image/image-state.js";
+import { historyFor, locationOf, varsOf, type StepContext } from "./step-context.js";
 
 export type MetadataInstruction =
   | EnvInstruction | LabelInstruction | ExposeInstruction | VolumeInstruction | EntrypointInstruction

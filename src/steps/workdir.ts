@@ -1,13 +1,13 @@
 // WORKDIR: relative to the previous one; the directory is created (a layer
 // only when it did not exist), as BuildKit does.
 import path from "node:path";
-import { expandWord } from "../../dockerfile/expand.js";
-import type { WorkdirInstruction } from "../../dockerfile/types.js";
-import { resolveUser } from "../../exec/user.js";
-import { ensureDir } from "../../fsutil/copy-into-root.js";
-import { withLayer, type ImageState } from "../image-state.js";
-import { runLayerStep } from "../layer-step.js";
-import { historyFor, varsOf, type StepContext } from "../step-context.js";
+import { expandWord } from "../dockerfile/expand.js";
+import type { WorkdirInstruction } from "../dockerfile/types.js";
+import { resolveUser } from "../exec/user.js";
+import { ensureDir } from "../fsutil/copy-into-root.js";
+import { withLayer, type ImageState } from "../image/image-state.js";
+import { runLayerStep } from "../snapshot/layer-step.js";
+import { historyFor, varsOf, type StepContext } from "./step-context.js";
 
 export async function applyWorkdir(ctx: StepContext, state: ImageState, instr: WorkdirInstruction): Promise<ImageState> {
   const raw = expandWord(instr.path, varsOf(ctx, state));

@@ -17,8 +17,8 @@ import type { ResolvedRun } from "../plan/resolve-run.js";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import { writeFileDurable } from "../store/durable-file.js";
 import { KilnError, type SourceLocation } from "../util/errors.js";
-import type { LayerStepEnv } from "./layer-step.js";
-import { layersView, type FromSource } from "./source-view.js";
+import type { LayerStepEnv } from "../snapshot/layer-step.js";
+import { layersView, type FromSource } from "../snapshot/source-view.js";
 
 export interface MountSource {
   /** Where the mount's files are: the build context, or what from= names. */

@@ -1,12 +1,12 @@
 // HEALTHCHECK: replaces the image's check. Durations are Go durations in
 // the Dockerfile and nanoseconds in the config, as docker stores them;
 // NONE disables an inherited check with Test ["NONE"].
-import { expandWord } from "../../dockerfile/expand.js";
-import type { HealthcheckInstruction } from "../../dockerfile/types.js";
-import type { HealthConfig } from "../../oci/config.js";
-import { KilnError } from "../../util/errors.js";
-import { withConfig, type ImageState } from "../image-state.js";
-import { historyFor, locationOf, varsOf, type StepContext } from "../step-context.js";
+import { expandWord } from "../dockerfile/expand.js";
+import type { HealthcheckInstruction } from "../dockerfile/types.js";
+import type { HealthConfig } from "../oci/config.js";
+import { KilnError } from "../util/errors.js";
+import { withConfig, type ImageState } from "../image/image-state.js";
+import { historyFor, locationOf, varsOf, type StepContext } from "./step-context.js";
 
 export function applyHealthcheck(ctx: StepContext, state: ImageState, instr: HealthcheckInstruction): ImageState {
   const history = historyFor(ctx, instr.original);

@@ -6,10 +6,10 @@ import { chmod, chown, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises"
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { clampMtimes } from "../fsutil/clamp-mtimes.js";
-import { layerTarDigest } from "../layer/digest-stream.js";
-import { mountOverlay, unmount } from "../snapshot/overlay.js";
+import { layerTarDigest } from "./digest-stream.js";
+import { mountOverlay, unmount } from "./overlay.js";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
-import type { LayerRecord } from "./image-state.js";
+import type { LayerRecord } from "../image/image-state.js";
 
 export interface LayerStepEnv {
   readonly snapshots: SnapshotIndex;

@@ -3,8 +3,8 @@ import { mkdir, rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { exportDockerArchive } from "../export/docker-archive.js";
-import { exportOciLayout } from "../export/oci-layout.js";
+import { exportDockerArchive } from "./docker-archive.js";
+import { exportOciLayout } from "./oci-layout.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { ImageManifest } from "../oci/manifest.js";
@@ -13,8 +13,8 @@ import { mountReadOnlyView, unmount } from "../snapshot/overlay.js";
 import type { SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
-import type { LayerRecord } from "./image-state.js";
-import type { Output } from "./options.js";
+import type { LayerRecord } from "../image/image-state.js";
+import type { Output } from "../build/options.js";
 
 export interface BuiltImage {
   readonly manifest?: Descriptor;

@@ -2,9 +2,9 @@
 // diffID computed on the way: committed only when it is the one expected.
 // Used for base images (pulled, loaded) and for layers from --cache-from.
 import path from "node:path";
-import { DigestStream } from "../layer/digest-stream.js";
+import { DigestStream } from "./digest-stream.js";
 import type { Digest } from "../oci/digest.js";
-import { decompressedStream, extractLayer } from "../snapshot/extract.js";
+import { decompressedStream, extractLayer } from "./extract.js";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 

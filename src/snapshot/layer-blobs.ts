@@ -6,12 +6,12 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.js";
 import { digestHex, type Digest } from "../oci/digest.js";
-import { compressLayer } from "../layer/compress.js";
+import { compressLayer } from "./compress.js";
 import type { Store } from "../store/store.js";
 import { writeFileDurable } from "../store/durable-file.js";
 import type { SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
-import type { LayerRecord } from "./image-state.js";
+import type { LayerRecord } from "../image/image-state.js";
 
 function recordPath(store: Store, diffId: Digest): string {
   return path.join(store.paths.cache, "layer-blobs", `${digestHex(diffId)}.json`);

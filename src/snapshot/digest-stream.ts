@@ -5,7 +5,7 @@ import { createHash, type Hash } from "node:crypto";
 import { Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { digestFromHex, type Digest } from "../oci/digest.js";
-import { layerTarStream, type LayerTarOptions } from "../snapshot/diff.js";
+import { layerTarStream, type LayerTarOptions } from "./diff.js";
 
 /** A pass-through that hashes and counts what goes through it. */
 export class DigestStream extends Transform {

@@ -2,20 +2,20 @@
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
-import type { ExtraMount } from "../../exec/runtime-spec.js";
-import type { Confinement } from "../../exec/sandbox.js";
-import type { SourceLocation } from "../../util/errors.js";
-import type { Location } from "../../dockerfile/types.js";
-import { runContainer } from "../../exec/run-container.js";
-import { ensureEmulation } from "../../exec/emulation.js";
-import { resolveUser } from "../../exec/user.js";
-import { ensureDir } from "../../fsutil/copy-into-root.js";
-import { KilnError } from "../../util/errors.js";
-import { withLayer, type ImageState } from "../image-state.js";
-import { runLayerStep } from "../layer-step.js";
-import type { ResolvedRun } from "../../plan/resolve-run.js";
-import type { MountSource } from "../run-mount-sources.js";
-import { historyFor, locationOf, type StepContext } from "../step-context.js";
+import type { ExtraMount } from "../exec/runtime-spec.js";
+import type { Confinement } from "../exec/sandbox.js";
+import type { SourceLocation } from "../util/errors.js";
+import type { Location } from "../dockerfile/types.js";
+import { runContainer } from "../exec/run-container.js";
+import { ensureEmulation } from "../exec/emulation.js";
+import { resolveUser } from "../exec/user.js";
+import { ensureDir } from "../fsutil/copy-into-root.js";
+import { KilnError } from "../util/errors.js";
+import { withLayer, type ImageState } from "../image/image-state.js";
+import { runLayerStep } from "../snapshot/layer-step.js";
+import type { ResolvedRun } from "../plan/resolve-run.js";
+import type { MountSource } from "./run-mount-sources.js";
+import { historyFor, locationOf, type StepContext } from "./step-context.js";
 import { prepareMounts } from "./run-mounts.js";
 
 /** A RUN as the builder resolved it: what the cache key was made of, and nothing else, runs. */

@@ -1,12 +1,12 @@
 // ONBUILD: the trigger is stored as written in config.OnBuild; it runs
 // when a later build uses this image as its base (onbuildTriggers parses
 // them back for the builder to apply right after FROM).
-import { parseDockerfile } from "../../dockerfile/parse.js";
-import type { Instruction, Location, OnbuildInstruction } from "../../dockerfile/types.js";
-import type { ContainerConfig } from "../../oci/config.js";
-import { KilnError } from "../../util/errors.js";
-import { withConfig, type ImageState } from "../image-state.js";
-import { historyFor, type StepContext } from "../step-context.js";
+import { parseDockerfile } from "../dockerfile/parse.js";
+import type { Instruction, Location, OnbuildInstruction } from "../dockerfile/types.js";
+import type { ContainerConfig } from "../oci/config.js";
+import { KilnError } from "../util/errors.js";
+import { withConfig, type ImageState } from "../image/image-state.js";
+import { historyFor, type StepContext } from "./step-context.js";
 
 export function applyOnbuild(ctx: StepContext, state: ImageState, instr: OnbuildInstruction): ImageState {
   return withConfig(state, { OnBuild: [...(state.config.OnBuild ?? []), instr.expression] }, historyFor(ctx, `ONBUILD ${instr.expression}`));

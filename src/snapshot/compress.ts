@@ -23,7 +23,7 @@ import type { Gzip as FflateGzip } from "fflate";
 import { digestHex, type Digest } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { KilnError } from "../util/errors.js";
-import { layerTarStream, type LayerTarOptions } from "../snapshot/diff.js";
+import { layerTarStream, type LayerTarOptions } from "./diff.js";
 import { DigestStream } from "./digest-stream.js";
 
 export type GzipImpl = "auto" | "pigz" | "zlib" | "fflate";

@@ -6,7 +6,7 @@ import type { ImageManifest } from "../oci/manifest.js";
 import type { Store } from "../store/store.js";
 import { chainIds, type SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
-import type { LayerRecord } from "./image-state.js";
+import type { LayerRecord } from "../image/image-state.js";
 import { knownBlob, recordLayerBlob } from "./layer-blobs.js";
 import { unpackLayer } from "./unpack-layer.js";
 

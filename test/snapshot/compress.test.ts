@@ -7,10 +7,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile, utimes } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compressLayer, defaultGzipImpl, type LayerCompression } from "../../src/layer/compress.js";
-import { layerTarDigest, DigestStream } from "../../src/layer/digest-stream.js";
+import { compressLayer, defaultGzipImpl, type LayerCompression } from "../../src/snapshot/compress.js";
+import { layerTarDigest, DigestStream } from "../../src/snapshot/digest-stream.js";
 import { MediaType } from "../../src/oci/media-types.js";
-import { tmp } from "../snapshot/fs-helpers.js";
+import { tmp } from "./fs-helpers.js";
 import { pipeline } from "node:stream/promises";
 import { Readable, Writable } from "node:stream";
 

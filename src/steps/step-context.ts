@@ -9,10 +9,10 @@ import type { SandboxOptions } from "../exec/sandbox.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import type { SshSource } from "../exec/ssh-agent.js";
 import { envLookup } from "../oci/config.js";
-import type { EventSink } from "./events.js";
-import type { ImageState } from "./image-state.js";
-import type { FromSource } from "./source-view.js";
-import type { LayerStepEnv } from "./layer-step.js";
+import type { EventSink } from "../build/events.js";
+import type { ImageState } from "../image/image-state.js";
+import type { FromSource } from "../snapshot/source-view.js";
+import type { LayerStepEnv } from "../snapshot/layer-step.js";
 
 export interface StepContext {
   /** HTTP_PROXY & co. from --build-arg: RUN's environment only (proxy-args.ts). */

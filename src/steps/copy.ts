@@ -6,22 +6,22 @@
 // same result as a plain copy here), and ADD of http(s) URLs.
 import { chmod, lstat, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ignoreMatcher, parseDockerignore, type IgnoreMatcher } from "../../context/dockerignore.js";
-import { fetchUrl, isRemoteUrl, type FetchedFile } from "../../context/fetch-url.js";
-import { globMatch } from "../../context/path-glob.js";
-import { cleanSource, selectSources, type SelectedSource } from "../../context/select-sources.js";
-import { expandWord } from "../../dockerfile/expand.js";
-import type { AddInstruction, CopyInstruction } from "../../dockerfile/types.js";
-import { resolveUser } from "../../exec/user.js";
-import { parseChmodSpec, type ModeFn } from "../../fsutil/chmod-spec.js";
-import { copyIntoRoot, createdDirMode, ensureDir, type CopyOptions, type Ownership } from "../../fsutil/copy-into-root.js";
-import { extractArchiveInto, isArchive } from "../../fsutil/extract-archive.js";
-import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
-import { KilnError, type SourceLocation } from "../../util/errors.js";
-import { withLayer, type ImageState } from "../image-state.js";
-import { runLayerStep } from "../layer-step.js";
-import { contextView, openFromSource, type SourceView } from "../source-view.js";
-import { historyFor, locationOf, varsOf, type StepContext } from "../step-context.js";
+import { ignoreMatcher, parseDockerignore, type IgnoreMatcher } from "../context/dockerignore.js";
+import { fetchUrl, isRemoteUrl, type FetchedFile } from "../context/fetch-url.js";
+import { globMatch } from "../context/path-glob.js";
+import { cleanSource, selectSources, type SelectedSource } from "../context/select-sources.js";
+import { expandWord } from "../dockerfile/expand.js";
+import type { AddInstruction, CopyInstruction } from "../dockerfile/types.js";
+import { resolveUser } from "../exec/user.js";
+import { parseChmodSpec, type ModeFn } from "../fsutil/chmod-spec.js";
+import { copyIntoRoot, createdDirMode, ensureDir, type CopyOptions, type Ownership } from "../fsutil/copy-into-root.js";
+import { extractArchiveInto, isArchive } from "../fsutil/extract-archive.js";
+import { resolveInRoot } from "../fsutil/resolve-in-root.js";
+import { KilnError, type SourceLocation } from "../util/errors.js";
+import { withLayer, type ImageState } from "../image/image-state.js";
+import { runLayerStep } from "../snapshot/layer-step.js";
+import { contextView, openFromSource, type SourceView } from "../snapshot/source-view.js";
+import { historyFor, locationOf, varsOf, type StepContext } from "./step-context.js";
 
 /** One thing to copy: a context path, a heredoc body or a downloaded URL, already on the host. */
 interface Item {

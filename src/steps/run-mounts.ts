@@ -6,16 +6,16 @@
 import { createHash } from "node:crypto";
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { RunMount } from "../../dockerfile/run-flags.js";
-import type { ExtraMount } from "../../exec/runtime-spec.js";
-import type { SecretSource } from "../../exec/secret-source.js";
-import { serveAgentProxy } from "../../exec/ssh-agent.js";
-import { copyIntoRoot } from "../../fsutil/copy-into-root.js";
-import { resolveInRoot } from "../../fsutil/resolve-in-root.js";
-import { KilnError, type SourceLocation } from "../../util/errors.js";
-import type { StepContext } from "../step-context.js";
-import type { MountSource } from "../run-mount-sources.js";
-import { contextView, openFromSource, type SourceView } from "../source-view.js";
+import type { RunMount } from "../dockerfile/run-flags.js";
+import type { ExtraMount } from "../exec/runtime-spec.js";
+import type { SecretSource } from "../exec/secret-source.js";
+import { serveAgentProxy } from "../exec/ssh-agent.js";
+import { copyIntoRoot } from "../fsutil/copy-into-root.js";
+import { resolveInRoot } from "../fsutil/resolve-in-root.js";
+import { KilnError, type SourceLocation } from "../util/errors.js";
+import type { StepContext } from "./step-context.js";
+import type { MountSource } from "./run-mount-sources.js";
+import { contextView, openFromSource, type SourceView } from "../snapshot/source-view.js";
 
 /** Per build (its emptyCacheMounts set): the one removal of each cache dir, which parallel steps wait for. */
 const emptying = new WeakMap<Set<string>, Map<string, Promise<void>>>();

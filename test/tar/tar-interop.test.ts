@@ -5,7 +5,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readTar } from "../../src/layer/tar-reader.js";
+import { readTar } from "../../src/tar/tar-reader.js";
 import { tmp } from "../snapshot/fs-helpers.js";
 
 const CAP = "0100000280000000000000000000000000000000";

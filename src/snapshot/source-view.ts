@@ -6,8 +6,8 @@ import { mkdir, rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ignoreMatcher, type IgnoreMatcher } from "../context/dockerignore.js";
-import { mountReadOnlyView, unmount } from "../snapshot/overlay.js";
-import type { LayerRecord } from "./image-state.js";
+import { mountReadOnlyView, unmount } from "./overlay.js";
+import type { LayerRecord } from "../image/image-state.js";
 import type { LayerStepEnv } from "./layer-step.js";
 
 export interface SourceView {
