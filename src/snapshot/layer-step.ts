@@ -1,7 +1,8 @@
 // One filesystem-changing step: an overlay over the current chain, the
 // step's work in the merged view, then the upper dir committed as a new
 // snapshot with its diffID. An empty upper means no layer (docker's
-// empty_layer), and nothing is committed.
+// empty_layer), and nothing is committed, unless the step asks for its
+// layer anyway (WORKDIR: BuildKit's mkdir is a layer even when a no-op).
 import { chmod, chown, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -22,6 +23,7 @@ export async function runLayerStep(
   env: LayerStepEnv,
   layers: readonly LayerRecord[],
   work: (rootfs: string) => Promise<void>,
+  opts: { readonly keepEmpty?: boolean } = {},
 ): Promise<LayerRecord | null> {
   const prepared = await env.snapshots.prepare();
   const upper = path.join(prepared, "fs");
@@ -40,7 +42,7 @@ export async function runLayerStep(
       await unmount(merged);
     }
     await rm(workDir, { recursive: true, force: true });
-    if ((await readdir(upper)).length === 0) return null;
+    if (!opts.keepEmpty && (await readdir(upper)).length === 0) return null;
     if (env.sourceDateEpoch !== undefined) await clampMtimes(upper, env.sourceDateEpoch);
     const { diffId } = await layerTarDigest(upper);
     const parent = layers.at(-1)?.chainId ?? null;

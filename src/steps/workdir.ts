@@ -1,5 +1,7 @@
-// WORKDIR: relative to the previous one; the directory is created (a layer
-// only when it did not exist), as BuildKit does.
+// WORKDIR: relative to the previous one; the directory is created, as
+// BuildKit does: a layer for any directory but "/", an empty one when the
+// directory already existed (BuildKit's mkdir file op always commits one;
+// measured against dockerd's BuildKit, differential case user-run).
 import path from "node:path";
 import { expandWord } from "../dockerfile/expand.js";
 import type { WorkdirInstruction } from "../dockerfile/types.js";
@@ -16,6 +18,6 @@ export async function applyWorkdir(ctx: StepContext, state: ImageState, instr: W
     // Owned by the current USER, as BuildKit creates it.
     const user = await resolveUser(rootfs, state.config.User).catch(() => ({ uid: 0, gid: 0 }));
     await ensureDir(rootfs, dir, { uid: user.uid, gid: user.gid });
-  });
+  }, { keepEmpty: dir !== "/" });
   return withLayer({ ...state, config: { ...state.config, WorkingDir: dir } }, layer, historyFor(ctx, instr.original));
 }

@@ -1,7 +1,7 @@
 // HEALTHCHECK, ONBUILD and MAINTAINER into the image config as docker
 // writes them. The end-to-end cases need the three handlers wired into
 // applyInstruction (and ONBUILD triggers run after FROM).
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseGoDuration } from "../../src/steps/healthcheck.js";
@@ -65,6 +65,24 @@ describe("HEALTHCHECK, ONBUILD, MAINTAINER (needs the applyInstruction wiring)",
     expect((await ociConfig(b.oci)).config.Healthcheck).toEqual({ Test: ["NONE"] });
     const c = await buildIn(ws.root, ws.work, "hc3", ["FROM busybox:latest", 'HEALTHCHECK --interval=5s CMD ["/bin/true", "x"]'].join("\n"));
     expect((await ociConfig(c.oci)).config.Healthcheck).toEqual({ Test: ["CMD", "/bin/true", "x"], Interval: 5e9 });
+  });
+
+  it("WORKDIR is a layer for any directory but /, an empty one when the directory exists (as BuildKit's mkdir op)", async () => {
+    const r = await buildIn(ws.root, ws.work, "workdir-layers", ["FROM busybox:latest", "WORKDIR /etc", "WORKDIR /", "WORKDIR /srv/new"].join("\n"));
+    expect(r.stderr).not.toMatch(/error/i);
+    const cfg = await ociConfig(r.oci);
+    expect(cfg.history.slice(-3).map((h: { created_by: string; empty_layer?: boolean }) => [h.created_by, h.empty_layer === true])).toEqual([
+      ["WORKDIR /etc", false],
+      ["WORKDIR /", true],
+      ["WORKDIR /srv/new", false],
+    ]);
+    const index = JSON.parse(await readFile(path.join(r.oci, "index.json"), "utf8"));
+    const manifest = JSON.parse(await readFile(path.join(r.oci, "blobs", ...index.manifests[0].digest.split(":")), "utf8"));
+    expect(manifest.layers).toHaveLength(cfg.rootfs.diff_ids.length);
+    expect(cfg.rootfs.diff_ids).toHaveLength(cfg.history.filter((h: { empty_layer?: boolean }) => !h.empty_layer).length);
+    // The /etc layer holds nothing: an empty tar (two zero blocks), as BuildKit's.
+    expect(cfg.rootfs.diff_ids.at(-2)).toBe("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+    expect((await stat(path.join(r.out, "srv/new"))).isDirectory()).toBe(true);
   });
 
   it("MAINTAINER sets the image author", async () => {
