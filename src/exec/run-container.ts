@@ -72,7 +72,7 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
     const logFile = path.join(bundle, "runtime.log");
     const code = await new Promise<number>((resolve, reject) => {
       const runtimeArgs = ["--root", path.join(bundle, "state"), "--log", logFile, "--log-format", "json", "run", "--bundle", bundle, id];
-      const child = spawn("unshare", [...SUID_INSIDE, opts.rootfs, logFile, runtime, ...runtimeArgs], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(runtime, runtimeArgs, { stdio: ["ignore", "pipe", "pipe"] });
       child.stdout.pipe(opts.stdout, { end: false });
       child.stderr.pipe(opts.stderr, { end: false });
       // The step's process is PID 1 of its namespace, which ignores SIGTERM
@@ -114,26 +114,6 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
     await rm(bundle, { recursive: true, force: true });
   }
 }
-
-/**
- * The runtime runs in a mount namespace of its own in which the rootfs is
- * bound onto itself with setuid and device files working again: on the host
- * every snapshot view is nosuid,nodev (overlay.ts), but inside the container
- * a step expects what Docker gives it (`USER app` + `RUN sudo …`, a chroot
- * build's own /dev/null). The runtime's container namespace is made from
- * this one; the host never sees the suid mount. A failure is written to the
- * runtime's log, so it is reported as a runtime failure.
- * Arguments after these: ROOTFS LOGFILE RUNTIME ARGS…
- */
-const SUID_INSIDE = [
-  "--mount",
-  "--propagation",
-  "private",
-  "--",
-  "sh",
-  "-c",
-  'mount --bind "$0" "$0" && mount -o remount,bind,suid,dev "$0" || { printf \'{"level":"error","msg":"cannot mount the rootfs for the container"}\\n\' >>"$1"; exit 125; }; shift; exec "$@"',
-];
 
 /** The runtime's own error message, if it logged one. */
 async function runtimeFailure(logFile: string): Promise<string | undefined> {

@@ -102,6 +102,15 @@ export function runtimeSpec(input: SpecInput): object {
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
     mounts: [
+      // On the host every snapshot view is nosuid,nodev (overlay.ts), but a
+      // step expects what Docker gives it: setuid (`USER app` + `RUN sudo`)
+      // and the image's own device nodes. The runtime binds the rootfs onto
+      // itself in the container's mount namespace; this entry, first so the
+      // others land on top of it, binds it once more and remounts that bind
+      // without nosuid/nodev ("relatime" is a flag, so runc does remount;
+      // "suid"/"dev" alone clear nothing and it would skip the remount).
+      // The host never sees this mount, and no extra process runs per RUN.
+      { destination: "/", type: "bind", source: input.rootfs, options: ["rbind", "suid", "dev", "exec", "rw", "relatime"] },
       { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
       { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
       { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
