@@ -42,7 +42,9 @@ const ABORTABLE = new Set(["build", "import", "load", "save", "pull", "push", "a
 
 const versionText = kilnVersion;
 
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+let defaultIo: Io | undefined;
+
+export async function main(argv: string[], io: Io = (defaultIo = processIo())): Promise<number> {
   let root: string | undefined;
   const mirrors: string[] = [];
   const args = [...argv];
@@ -80,6 +82,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return 0;
   }
   try {
+    // Without root, the command runs again in a user namespace (rootless/).
+    if (io === defaultIo && process.getuid?.() !== 0) {
+      return await (await import("../rootless/user-namespace.js")).runInUserNamespace(argv, io.env);
+    }
     const store = await Store.open(root ?? defaultStoreRoot(io.env));
     await recoverInterrupted(store.paths);
     const handler = await HANDLERS[name]!();

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
+import { adjustForUserNamespace } from "../rootless/rootless-spec.js";
 import { KilnError } from "../util/errors.js";
 import { findRuntime, type RuntimeName } from "./find-runtime.js";
 import { hostsFileText, mountDestinations, runtimeSpec, specJson, type ExtraHost, type ExtraMount, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
@@ -55,7 +56,7 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
     const hostsFile = path.join(bundle, "hosts");
     const hostname = opts.hostname ?? "buildkitsandbox";
     await writeFile(hostsFile, hostsFileText(hostname, opts.extraHosts));
-    const spec = runtimeSpec({
+    const spec = adjustForUserNamespace(runtimeSpec({
       rootfs: opts.rootfs,
       process: opts.process,
       network: opts.network,
@@ -65,7 +66,7 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
       extraMounts: extra,
       ...(opts.confinement ? { confinement: opts.confinement } : {}),
       ...(opts.limits ? { limits: opts.limits } : {}),
-    });
+    }));
     await writeFile(path.join(bundle, "config.json"), specJson(spec));
     // The runtime logs its own failures (JSON, level=error) to a file, so
     // they are never confused with the step's stderr or its exit code.

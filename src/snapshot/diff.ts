@@ -1,9 +1,9 @@
 // Turns an overlayfs upper dir into an OCI layer tar, streamed.
 //
 // overlay form → OCI form: a 0/0 char device NAME is a deletion and becomes
-// an empty `.wh.NAME`; a dir with trusted.overlay.opaque=y replaced the
-// lower dir and gets a `DIR/.wh..wh..opq` after its own entry. Other
-// trusted.overlay.* attributes are overlay bookkeeping and are dropped; all
+// an empty `.wh.NAME`; a dir with trusted.overlay.opaque=y (user.overlay.
+// in a user namespace) replaced the lower dir and gets a `DIR/.wh..wh..opq`
+// after its own entry. Other overlay.* attributes are overlay bookkeeping and are dropped; all
 // other xattrs (security.capability!) become SCHILY.xattr.* PAX records.
 //
 // Deterministic: entries are sorted by the byte order of their full names
@@ -18,6 +18,7 @@ import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { KilnError } from "../util/errors.js";
 import { BLOCK, encodeHeader, padding, type TarEntry } from "../tar/tar-header.js";
+import { isOverlayXattr, overlayXattrPrefix } from "../rootless/namespace.js";
 import { dumpXattrs } from "./xattr.js";
 
 export interface LayerTarOptions {
@@ -29,8 +30,6 @@ export interface LayerTarOptions {
   signal?: AbortSignal;
 }
 
-const OVERLAY_PREFIX = "trusted.overlay.";
-const OPAQUE = "trusted.overlay.opaque";
 
 interface Item {
   /** The tar entry name (relative, no trailing slash). */
@@ -79,7 +78,7 @@ async function collect(upper: string, opts: LayerTarOptions): Promise<Item[]> {
         size: 0,
       };
       const kept = new Map<string, Buffer>();
-      if (xa) for (const [k, v] of [...xa].sort((a, b) => cmpBytes(a[0], b[0]))) if (!k.startsWith(OVERLAY_PREFIX)) kept.set(k, v);
+      if (xa) for (const [k, v] of [...xa].sort((a, b) => cmpBytes(a[0], b[0]))) if (!isOverlayXattr(k)) kept.set(k, v);
       if (kept.size > 0) base.xattrs = kept;
 
       if (st.isCharacterDevice() && st.rdev === 0n) {
@@ -87,7 +86,7 @@ async function collect(upper: string, opts: LayerTarOptions): Promise<Item[]> {
         items.push({ name, entry: { name, type: "file", mode: 0, uid: 0, gid: 0, mtime, size: 0 } });
       } else if (st.isDirectory()) {
         items.push({ name: rel, entry: { ...base, name: rel, type: "directory" } });
-        if (xa?.get(OPAQUE)?.toString() === "y") {
+        if (xa?.get(`${overlayXattrPrefix()}opaque`)?.toString() === "y") {
           const name = `${rel}/.wh..wh..opq`;
           items.push({ name, entry: { name, type: "file", mode: 0, uid: 0, gid: 0, mtime, size: 0 } });
         }

@@ -1,7 +1,7 @@
 // Applies one OCI layer tar to an empty directory, producing the overlayfs
 // form containerd's overlay snapshotter uses: `.wh.NAME` becomes a 0/0
 // character device NAME, `.wh..wh..opq` becomes trusted.overlay.opaque=y on
-// its directory. The result is used as a lowerdir as it is.
+// its directory (user.overlay.opaque in a user namespace, rootless/). The result is used as a lowerdir as it is.
 //
 // Security: the tar is untrusted. Names with ".." or a leading "/" are
 // rejected, every parent directory is checked with lstat (a symlink on the
@@ -9,7 +9,7 @@
 // and hardlink targets must be existing entries inside dest. A hostile
 // entry is a KilnError "HOSTILE_LAYER" naming it.
 import { constants as fsc } from "node:fs";
-import { chmod, chown, link, lchown, lstat, lutimes, mkdir, open, readdir, rm, symlink, unlink } from "node:fs/promises";
+import { chmod, chown, link, lchown, lstat, lutimes, mkdir, open, readdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
@@ -17,11 +17,11 @@ import { spawn } from "node:child_process";
 import { KilnError } from "../util/errors.js";
 import { readTar } from "../tar/tar-reader.js";
 import type { TarEntry } from "../tar/tar-header.js";
+import { inUserNamespace, isOverlayXattr, overlayXattrPrefix } from "../rootless/namespace.js";
 import { restoreXattrs, run } from "./xattr.js";
 
 const WH_PREFIX = ".wh.";
 const WH_OPAQUE = ".wh..wh..opq";
-const OPAQUE_XATTR = "trusted.overlay.opaque";
 
 function hostile(name: string, why: string): KilnError {
   return new KilnError("HOSTILE_LAYER", `layer entry "${name}" ${why}`, {
@@ -84,7 +84,7 @@ class Extractor {
     await this.#ensureParent(h.name, parts.slice(0, -1));
 
     if (base === WH_OPAQUE) {
-      this.#xattr(parentRel, OPAQUE_XATTR, Buffer.from("y"));
+      this.#xattr(parentRel, `${overlayXattrPrefix()}opaque`, Buffer.from("y"));
       return;
     }
     if (base.startsWith(WH_PREFIX)) {
@@ -99,7 +99,7 @@ class Extractor {
     const abs = this.#abs(rel);
     for (const [k] of h.xattrs ?? []) {
       // A layer must not forge overlay metadata (opaque, redirect, metacopy).
-      if (k.startsWith("trusted.overlay.")) h.xattrs!.delete(k);
+      if (isOverlayXattr(k)) h.xattrs!.delete(k);
     }
 
     switch (h.type) {
@@ -152,6 +152,15 @@ class Extractor {
       case "block":
       case "fifo": {
         await this.#clear(rel);
+        if (h.type !== "fifo" && inUserNamespace()) {
+          // Without root no device node can be made (mknod needs CAP_MKNOD in
+          // the initial namespace). An empty file keeps the path, owner and
+          // mode; the base layer's blob is still the image's own, and RUN
+          // gets its own /dev anyway.
+          await writeFile(abs, "", { mode: 0o600, flag: "wx" });
+          await this.#applyMeta(rel, h);
+          break;
+        }
         const args =
           h.type === "fifo"
             ? [abs, "p"]
@@ -188,7 +197,7 @@ class Extractor {
     await chmod(abs, h.mode);
     if (h.type === "directory") {
       this.#dirTimes.set(rel, h.mtime);
-      if (h.xattrs?.size) for (const [k, v] of h.xattrs) if (!k.startsWith("trusted.overlay.")) this.#xattr(rel, k, v);
+      if (h.xattrs?.size) for (const [k, v] of h.xattrs) if (!isOverlayXattr(k)) this.#xattr(rel, k, v);
     } else await lutimes(abs, h.mtime, h.mtime);
   }
 

@@ -24,6 +24,7 @@ import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { KilnError } from "../util/errors.js";
+import { inUserNamespace } from "../rootless/namespace.js";
 import { run } from "./xattr.js";
 
 export interface OverlayMount {
@@ -40,6 +41,8 @@ export const MOUNT_OPTIONS_MAX = 4095;
 export const OVERLAY_MAX_LOWERS = 500;
 
 const FIXED_OPTS = "index=off,metacopy=off,redirect_dir=off";
+/** In a user namespace (rootless): see rootless/namespace.ts for why these differ. */
+const USERNS_OPTS = "index=off,metacopy=off,redirect_dir=nofollow,userxattr";
 /** Mount flags (mount(8) turns them into MS_NOSUID|MS_NODEV, not overlay options). */
 export const VIEW_FLAGS = "nosuid,nodev";
 
@@ -100,7 +103,7 @@ async function mountWith(
   const rel = (p: string): string => path.relative(cwd, p) || ".";
   let opts = `lowerdir=${lowers.map(rel).join(":")}`;
   if (rw) opts += `,upperdir=${rel(path.resolve(rw.upper))},workdir=${rel(path.resolve(rw.work))}`;
-  opts += `,${FIXED_OPTS}`;
+  opts += `,${inUserNamespace() ? USERNS_OPTS : FIXED_OPTS}`;
   opts = `${readOnly ? "ro," : ""}${VIEW_FLAGS},${opts}`;
   if (Buffer.byteLength(opts) > MOUNT_OPTIONS_MAX) {
     throw new KilnError(
