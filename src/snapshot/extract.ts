@@ -1,7 +1,8 @@
 // Applies one OCI layer tar to an empty directory, producing the overlayfs
 // form containerd's overlay snapshotter uses: `.wh.NAME` becomes a 0/0
 // character device NAME, `.wh..wh..opq` becomes trusted.overlay.opaque=y on
-// its directory (user.overlay.opaque in a user namespace, rootless/). The result is used as a lowerdir as it is.
+// its directory (user.overlay.opaque in a user namespace, rootless/).
+// The result is used as a lowerdir as it is.
 //
 // Security: the tar is untrusted. Names with ".." or a leading "/" are
 // rejected, every parent directory is checked with lstat (a symlink on the
