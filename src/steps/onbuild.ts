@@ -5,11 +5,12 @@ import { parseDockerfile } from "../dockerfile/parse.js";
 import type { Instruction, Location, OnbuildInstruction } from "../dockerfile/types.js";
 import type { ContainerConfig } from "../oci/config.js";
 import { KilnError } from "../util/errors.js";
-import { withConfig, type ImageState } from "../image/image-state.js";
-import { historyFor, type StepContext } from "./step-context.js";
+import type { ImageState } from "../image/image-state.js";
+import type { StepContext } from "./step-context.js";
 
-export function applyOnbuild(ctx: StepContext, state: ImageState, instr: OnbuildInstruction): ImageState {
-  return withConfig(state, { OnBuild: [...(state.config.OnBuild ?? []), instr.expression] }, historyFor(ctx, `ONBUILD ${instr.expression}`));
+/** No history entry: BuildKit's frontend records ONBUILD in the config only (the classic builder committed one). */
+export function applyOnbuild(_ctx: StepContext, state: ImageState, instr: OnbuildInstruction): ImageState {
+  return { ...state, config: { ...state.config, OnBuild: [...(state.config.OnBuild ?? []), instr.expression] } };
 }
 
 /**
