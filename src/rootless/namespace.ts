@@ -35,5 +35,12 @@ export function overlayXattrPrefix(): string {
  * (and a layer can never forge the other mode's opaque marker).
  */
 export function isOverlayXattr(name: string): boolean {
-  return name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.");
+  return name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.") || name.startsWith("user.fuseoverlayfs.");
+}
+
+/** Whether a directory's xattrs mark it opaque for the overlay driver in use (fuse-overlayfs writes its own name). */
+export function isOpaqueDir(xattrs: ReadonlyMap<string, Buffer> | undefined): boolean {
+  if (!xattrs) return false;
+  const names = inUserNamespace() ? ["user.overlay.opaque", "user.fuseoverlayfs.opaque"] : ["trusted.overlay.opaque"];
+  return names.some((n) => xattrs.get(n)?.toString() === "y");
 }

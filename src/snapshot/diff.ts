@@ -18,7 +18,7 @@ import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { KilnError } from "../util/errors.js";
 import { BLOCK, encodeHeader, padding, type TarEntry } from "../tar/tar-header.js";
-import { isOverlayXattr, overlayXattrPrefix } from "../rootless/namespace.js";
+import { isOpaqueDir, isOverlayXattr } from "../rootless/namespace.js";
 import { dumpXattrs } from "./xattr.js";
 
 export interface LayerTarOptions {
@@ -86,7 +86,7 @@ async function collect(upper: string, opts: LayerTarOptions): Promise<Item[]> {
         items.push({ name, entry: { name, type: "file", mode: 0, uid: 0, gid: 0, mtime, size: 0 } });
       } else if (st.isDirectory()) {
         items.push({ name: rel, entry: { ...base, name: rel, type: "directory" } });
-        if (xa?.get(`${overlayXattrPrefix()}opaque`)?.toString() === "y") {
+        if (isOpaqueDir(xa)) {
           const name = `${rel}/.wh..wh..opq`;
           items.push({ name, entry: { name, type: "file", mode: 0, uid: 0, gid: 0, mtime, size: 0 } });
         }

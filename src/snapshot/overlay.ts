@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { KilnError } from "../util/errors.js";
 import { inUserNamespace } from "../rootless/namespace.js";
+import { afterUnmountInUserNamespace, mountInUserNamespace, USERNS_OVERLAY_OPTS } from "../rootless/overlay-driver.js";
 import { run } from "./xattr.js";
 
 export interface OverlayMount {
@@ -41,8 +42,6 @@ export const MOUNT_OPTIONS_MAX = 4095;
 export const OVERLAY_MAX_LOWERS = 500;
 
 const FIXED_OPTS = "index=off,metacopy=off,redirect_dir=off";
-/** In a user namespace (rootless): see rootless/namespace.ts for why these differ. */
-const USERNS_OPTS = "index=off,metacopy=off,redirect_dir=nofollow,userxattr";
 /** Mount flags (mount(8) turns them into MS_NOSUID|MS_NODEV, not overlay options). */
 export const VIEW_FLAGS = "nosuid,nodev";
 
@@ -79,6 +78,7 @@ function scratchLower2(): Promise<string> {
 
 export async function unmount(target: string): Promise<void> {
   await run("umount", [target]);
+  await afterUnmountInUserNamespace(path.resolve(target));
 }
 
 async function mountWith(
@@ -101,10 +101,10 @@ async function mountWith(
   }
   const cwd = commonParent(all);
   const rel = (p: string): string => path.relative(cwd, p) || ".";
-  let opts = `lowerdir=${lowers.map(rel).join(":")}`;
-  if (rw) opts += `,upperdir=${rel(path.resolve(rw.upper))},workdir=${rel(path.resolve(rw.work))}`;
-  opts += `,${inUserNamespace() ? USERNS_OPTS : FIXED_OPTS}`;
-  opts = `${readOnly ? "ro," : ""}${VIEW_FLAGS},${opts}`;
+  let dirs = `lowerdir=${lowers.map(rel).join(":")}`;
+  if (rw) dirs += `,upperdir=${rel(path.resolve(rw.upper))},workdir=${rel(path.resolve(rw.work))}`;
+  const flags = `${readOnly ? "ro," : ""}${VIEW_FLAGS}`;
+  const opts = `${flags},${dirs},${inUserNamespace() ? USERNS_OVERLAY_OPTS : FIXED_OPTS}`;
   if (Buffer.byteLength(opts) > MOUNT_OPTIONS_MAX) {
     throw new KilnError(
       "OVERLAY_TOO_DEEP",
@@ -113,7 +113,8 @@ async function mountWith(
     );
   }
   if (rw) await mkdir(path.resolve(rw.work), { recursive: true });
-  await run("mount", ["-t", "overlay", "overlay", "-o", opts, path.resolve(target)], { cwd });
+  if (inUserNamespace()) await mountInUserNamespace({ flags, dirs, target: path.resolve(target), cwd, lowers, ...(rw ? { upper: path.resolve(rw.upper) } : {}) });
+  else await run("mount", ["-t", "overlay", "overlay", "-o", opts, path.resolve(target)], { cwd });
 }
 
 function commonParent(paths: string[]): string {
