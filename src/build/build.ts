@@ -28,10 +28,12 @@ import { materializeLayer, prefetchLayer } from "../cache/materialize.js";
 import { sha256Digest, type Digest } from "../oci/digest.js";
 import type { BuildTrace, ResolvedBase, StepTrace } from "../attest/build-trace.js";
 import type { Store } from "../store/store.js";
+import type { RemoteOrigin } from "../store/remote-blobs.js";
 import { KilnError } from "../util/errors.js";
 import { Semaphore } from "../util/semaphore.js";
 import { baseImage } from "../image/base-image.js";
 import { ensureBaseSnapshots } from "../snapshot/base-snapshots.js";
+import { OnDemandLayers } from "./on-demand-layers.js";
 import { ignoreEvents } from "./events.js";
 import { InflightSteps } from "./inflight-steps.js";
 import { emptyState, stateFromImage, toImageConfig, type ImageState, type LayerRecord } from "../image/image-state.js";
@@ -124,6 +126,17 @@ async function buildStages(
   const noCacheStages = new Set((opts.noCacheFilter ?? []).map((n) => n.toLowerCase()));
   // Layers --cache-from offers, fetched when a hit needs them; for this build only.
   const cacheLayers = new LazyLayers(emit);
+  const onDemand =
+    opts.remoteLayers === "on-demand"
+      ? new OnDemandLayers({
+          store,
+          snapshots,
+          lazy: cacheLayers,
+          gcLocked,
+          lease,
+          fetchRemote: async (blob) => (await import("../registry/remote-blob.js")).fetchRemoteBlob(store, blob, buildRegistryAccess(opts)),
+        })
+      : undefined;
   const env: Omit<StageEnv, "useCache" | "names"> = {
     dockerfilePath,
     contextDir,
@@ -148,6 +161,7 @@ async function buildStages(
     nextStepId: () => (shared ? shared.nextEventId() : ++stepCounter),
     inflight: shared?.inflight ?? new InflightSteps(),
     claim: async (parent, diffId) => {
+      if (onDemand && diffId !== null) return onDemand.claim(chainIdOf(parent, diffId), diffId);
       // A --cache-from layer downloads outside the GC lock: that can take long.
       if (diffId !== null) await prefetchLayer(store, snapshots, parent, diffId, cacheLayers);
       return gcLocked(async () => {
@@ -159,6 +173,7 @@ async function buildStages(
         return true;
       });
     },
+    ...(onDemand ? { ensureChain: (layers: readonly LayerRecord[]) => onDemand.ensureChain(layers) } : {}),
     jobs: shared?.jobs ?? new Semaphore(opts.jobs ?? availableParallelism()),
     fromSource: (name, before, at) => sourceLayers(name, before, at),
     emptyCacheMounts: shared?.emptyCacheMounts ?? new Set(),
@@ -218,7 +233,7 @@ async function buildStages(
   };
 
   async function stageBase(stage: Stage): Promise<{ state: ImageState; digest: string }> {
-    if (replaced.has(stage.index)) return gcLocked(() => fromImage(store, snapshots, stage, stage.name!, platform, opts));
+    if (replaced.has(stage.index)) return gcLocked(() => fromImage(store, snapshots, stage, stage.name!, platform, opts, cacheLayers));
     const dep = stageRef(df, fromNames[stage.index]!, stage.index, replaced);
     if (dep !== undefined) {
       const r = await runIndex(dep);
@@ -227,7 +242,7 @@ async function buildStages(
     }
     const want = stage.from.platform ? parsePlatform(expandWordAt(stage.from.platform, (n) => metaArgs.get(n), stage.from.location)) : platform;
     return gcLocked(async () => {
-      const b = await fromImage(store, snapshots, stage, fromNames[stage.index]!, want, opts);
+      const b = await fromImage(store, snapshots, stage, fromNames[stage.index]!, want, opts, cacheLayers);
       await lease.add(b.state.layers.map((l) => l.chainId));
       if (b.digest) bases.push({ ref: fromNames[stage.index]!, digest: b.digest as Digest, platform: b.state.platform });
       return b;
@@ -245,7 +260,7 @@ async function buildStages(
     }
     const fake = { ...df.stages[before]!, from: { ...df.stages[before]!.from, image: name, platform: undefined, location: at } } as Stage;
     return gcLocked(async () => {
-      const b = await fromImage(store, snapshots, fake, name, platform, opts);
+      const b = await fromImage(store, snapshots, fake, name, platform, opts, cacheLayers);
       await lease.add(b.state.layers.map((l) => l.chainId));
       if (b.digest) bases.push({ ref: name, digest: b.digest as Digest, platform: b.state.platform });
       return { kind: "layers", layers: b.state.layers };
@@ -293,13 +308,14 @@ async function buildStages(
     bases: uniqueBases(bases),
     steps,
   };
-  return finish(opts, snapshots, gcLocked, result.state, { executed, cached, stages: [...running.keys()].sort((a, b) => a - b), layers: result.state.layers, trace });
+  return finish(opts, snapshots, gcLocked, onDemand, result.state, { executed, cached, stages: [...running.keys()].sort((a, b) => a - b), layers: result.state.layers, trace });
 }
 
 async function finish(
   opts: BuildOptions,
   snapshots: SnapshotIndex,
   gcLocked: <T>(fn: () => Promise<T>) => Promise<T>,
+  onDemand: OnDemandLayers | undefined,
   state: ImageState,
   stats: { executed: number; cached: number; stages: number[]; layers: readonly LayerRecord[]; trace: BuildTrace },
 ): Promise<BuildResult> {
@@ -317,11 +333,13 @@ async function finish(
     let manifest: Descriptor | undefined;
     if (!onlyLocal) {
       const layers: Descriptor[] = [];
-      for (const l of state.layers) layers.push(await ensureLayerBlob(store, snapshots, l));
+      for (const l of state.layers) layers.push(onDemand ? await onDemand.manifestBlob(l) : await ensureLayerBlob(store, snapshots, l));
       const annotations = annotationsFor(opts.annotations, "manifest", state.platform);
       manifest = await store.putImage(config, layers, annotations ? { annotations } : {});
       for (const t of tags) await store.tag(t, manifest);
     }
+    // A rootfs output reads every snapshot: layers left in a registry come over now.
+    if (outputs.some((o) => o.kind === "local" || o.kind === "tar")) await onDemand?.ensureChain(state.layers);
     await writeOutputs(store, snapshots, { ...(manifest ? { manifest } : {}), config, layers: state.layers, tags }, outputs);
     return { ...(manifest ? { manifest } : {}), config, tags, ...stats };
   });
@@ -405,7 +423,7 @@ function withDockerfileEpoch(opts: BuildOptions, df: Dockerfile, metaArgs: Reado
   return { ...opts, sourceDateEpoch: Number(value) };
 }
 
-async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, name: string, want: Platform, opts: BuildOptions): Promise<{ state: ImageState; digest: string }> {
+async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, name: string, want: Platform, opts: BuildOptions, lazy: LazyLayers): Promise<{ state: ImageState; digest: string }> {
   const loc = locationOf(stage.from.location);
   const named = opts.buildContexts?.[name];
   if (named?.kind === "dir") {
@@ -422,6 +440,9 @@ async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, n
   if (!platformMatches(want, have)) {
     throw new KilnError("PLATFORM_MISMATCH", `base image "${name}" is ${formatPlatform(have)}, but the build is for ${formatPlatform(want)}`, { location: loc });
   }
-  const layers = await ensureBaseSnapshots(store, snapshots, resolved.manifest, resolved.config);
+  // A base left in its registry (remoteLayers "on-demand"): its layers are offered, not fetched.
+  const origin = (resolved as { origin?: RemoteOrigin }).origin;
+  const remote = origin ? { lazy, source: { name, origin, fetch: async (d: Descriptor) => (await import("../registry/remote-blob.js")).fetchFromOrigin(store, d, origin, buildRegistryAccess(opts)) } } : undefined;
+  const layers = await ensureBaseSnapshots(store, snapshots, resolved.manifest, resolved.config, remote);
   return { state: stateFromImage(resolved.config, layers), digest: resolved.manifestDescriptor.digest };
 }

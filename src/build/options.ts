@@ -68,6 +68,15 @@ export interface BuildOptions {
   readonly cacheFrom?: readonly CacheTarget[];
   /** Export this build's cache records and layers after it (--cache-to). */
   readonly cacheTo?: CacheExportOptions;
+  /**
+   * Layers that live in a registry (a base pulled for this build, a
+   * --cache-from hit): "fetch" (default) brings the image's layers into the
+   * store; "on-demand" fetches one only when a step needs the filesystem or
+   * an output needs its bytes, and leaves the others where they are (the
+   * store records where: store/remote-blobs.ts), as for a build that is
+   * pushed next: the push mounts or skips them.
+   */
+  readonly remoteLayers?: "fetch" | "on-demand";
   /** Pull FROM images even when the store has them (--pull). */
   readonly pull?: boolean;
   /** Registry access (config file: mirrors, CAs, insecure hosts; --tls-ca; timeouts) for FROM pulls, registry caches and pushes. */

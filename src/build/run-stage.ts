@@ -23,7 +23,7 @@ import type { Semaphore } from "../util/semaphore.js";
 import type { EventSink } from "./events.js";
 import type { InflightSteps } from "./inflight-steps.js";
 import { digestSources } from "../cache/content-digest.js";
-import { withLayer, type ImageState } from "../image/image-state.js";
+import { withLayer, type ImageState, type LayerRecord } from "../image/image-state.js";
 import type { FromSource } from "../snapshot/source-view.js";
 import { historyFor, locationOf, type StepContext } from "../steps/step-context.js";
 import { applyCopy } from "../steps/copy.js";
@@ -75,6 +75,8 @@ export interface StageEnv {
   readonly inflight: InflightSteps;
   /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
   readonly claim: (parent: Digest | null, diffId: Digest | null) => Promise<boolean>;
+  /** remoteLayers "on-demand": fetches and unpacks what a step's filesystem needs (on-demand-layers.ts). */
+  readonly ensureChain?: (layers: readonly LayerRecord[]) => Promise<void>;
   /** Bounds how many steps run at once across parallel stages (--jobs). */
   readonly jobs: Semaphore;
   /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
@@ -273,7 +275,7 @@ function withLocation(err: unknown, location: Location): unknown {
 function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyMap<string, string | undefined>): StepContext {
   return {
     stepId: id,
-    layerEnv: { snapshots: env.snapshots, tmpDir: env.tmpDir, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}) },
+    layerEnv: { snapshots: env.snapshots, tmpDir: env.tmpDir, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}), ...(env.ensureChain ? { ensureChain: env.ensureChain } : {}) },
     contextDir: env.contextDir,
     ignore: env.ignore,
     network: env.network,

@@ -9,6 +9,7 @@
 import type { EventSink } from "../build/events.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
+import type { RemoteOrigin } from "../store/remote-blobs.js";
 
 /** Where an imported cache's blobs can be fetched from: its directory or its registry. */
 export interface BlobSource {
@@ -16,6 +17,8 @@ export interface BlobSource {
   readonly name: string;
   /** Copies one blob into the store, verified against its digest (a no-op when the store has it). */
   fetch(blob: Descriptor): Promise<void>;
+  /** A registry source: where its blobs live, so a push to that registry can mount them instead of moving bytes. */
+  readonly origin?: RemoteOrigin;
 }
 
 interface Offer {
@@ -44,6 +47,11 @@ export class LazyLayers {
 
   has(diffId: Digest): boolean {
     return this.#offers.has(diffId);
+  }
+
+  /** The first offer of a source that has not failed, without fetching anything. */
+  peek(diffId: Digest): { readonly source: BlobSource; readonly blob: Descriptor } | undefined {
+    return this.#offers.get(diffId)?.find((o) => !this.#broken.has(o.source));
   }
 
   /** The layer's compressed blob, now in the store; undefined when no cache offers it or none could deliver it. */

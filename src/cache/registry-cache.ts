@@ -48,6 +48,7 @@ export async function openRegistryCache(store: Store, ref: string, client: Clien
     manifestDesc,
     source: {
       name: ref,
+      origin: { registry: parseReference(ref).registry, repository: parseReference(ref).repository },
       fetch: async (d) => {
         await downloadBlob(repo, store, d);
       },

@@ -201,6 +201,8 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
       ...(values["cache-to"]?.[0] ? { cacheTo: parseCacheTo(values["cache-to"][0]) } : {}),
       ...(values["cache-from"] ? { cacheFrom: values["cache-from"].map(parseCacheFrom) } : {}),
       pull: values.pull ?? false,
+      // Pushed next: layers already in a registry stay there (the push mounts or skips them).
+      ...(pushTo.length > 0 ? { remoteLayers: "on-demand" as const } : {}),
       ...(values.jobs !== undefined ? { jobs: parseJobs(values.jobs) } : {}),
       ...(values["build-context"] ? { buildContexts: parseBuildContexts(values["build-context"]) } : {}),
       registry,

@@ -4,6 +4,8 @@
 import { stat } from "node:fs/promises";
 import type { Descriptor } from "../oci/descriptor.js";
 import { digestHex } from "../oci/digest.js";
+import type { ClientOptions } from "../registry/client.js";
+import { remoteOrigin } from "../store/remote-blobs.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { TreeEntry } from "./file-tree.js";
@@ -13,9 +15,12 @@ export function blobEntryPath(d: Descriptor): string {
   return `blobs/sha256/${digestHex(d.digest)}`;
 }
 
-/** Default layer source: the blob already in the store. */
-export function storeLayerBlob(store: Store): GetLayerBlob {
+/** Default layer source: the blob in the store, fetched first from the registry it lives in when the store has only its origin (store/remote-blobs.ts). */
+export function storeLayerBlob(store: Store, registry: ClientOptions = {}): GetLayerBlob {
   return async (layer) => {
+    if (!(await store.hasBlob(layer.digest)) && remoteOrigin(store.paths, layer.digest)) {
+      await (await import("../registry/remote-blob.js")).fetchRemoteBlob(store, layer, registry);
+    }
     if (!(await store.hasBlob(layer.digest))) {
       throw new KilnError("BLOB_NOT_FOUND", `layer ${layer.digest} is not in the store`);
     }

@@ -39,6 +39,10 @@ export interface PullOptions extends ClientOptions {
   readonly client?: RegistryClient;
   /** An index: fetch every image and attestation manifest in it, and name the index itself. */
   readonly allPlatforms?: boolean;
+  /** "config": resolve the manifest and fetch its config only, and name
+   * nothing (a build's lazy base: its layers are fetched when a step needs
+   * them, store/remote-blobs.ts). Default "all". */
+  readonly blobs?: "all" | "config";
 }
 
 export interface PullResult extends ResolvedImage {
@@ -95,14 +99,15 @@ async function pullWith(client: RegistryClient, repo: Repository, ref: Reference
     });
   }
   const manifest = parseManifest(manifestBytes, `manifest ${formatReference(ref)}@${chosen.digest}`);
-  await fetchBlobs(client, repo, manifest, o);
+  const configOnly = o.blobs === "config" && !all;
+  await fetchBlobs(client, repo, configOnly ? { ...manifest, layers: [] } : manifest, o);
   const config = await store.readConfig(manifest.config.digest);
   if (!chosen.platform) chosen = { ...chosen, platform: normalizePlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }) };
   // One platform of an index is named as an index of the platforms pulled
   // so far (tag-pulled.ts); the registry's index blob is kept too, so a
   // digest-pinned FROM finds it and pulls any platform it lacks.
   let name: string | undefined;
-  if (!ref.digest && ref.tag) {
+  if (!ref.digest && ref.tag && !configOnly) {
     name = formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag });
     if (all) await store.tag(name, { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length });
     else if (idx) await tagPulledPlatform(store, name, { digest: top.digest, index: idx }, { ...chosen, platform: chosen.platform! });

@@ -13,7 +13,9 @@ import { formatReference, parseReference, type Reference } from "../oci/referenc
 import type { Store } from "../store/store.js";
 import { normalizeTagName } from "../store/refs.js";
 import { KilnError } from "../util/errors.js";
-import { pushBlob, type UploadResult } from "./blob-upload.js";
+import { remoteOrigin } from "../store/remote-blobs.js";
+import { mountBlob, pushBlob, type UploadResult } from "./blob-upload.js";
+import { fetchFromOrigin } from "./remote-blob.js";
 import { throttledBytes } from "./byte-events.js";
 import type { ClientOptions, RegistryClient } from "./client.js";
 import { clientFor } from "./hosts.js";
@@ -93,8 +95,18 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
     });
     const sources = missing.length ? await mountSources(o.store, dest) : new Map<Digest, string[]>();
     await mapLimit(missing, o.concurrency ?? 4, async (d) => {
-      const from = sources.get(d.digest) ?? [];
+      let from = sources.get(d.digest) ?? [];
       const onBytes = o.onEvent ? throttledBytes(d.size, (bytes) => o.onEvent!({ type: "progress", digest: d.digest, size: d.size, bytes })) : undefined;
+      if (!(await o.store.hasBlob(d.digest))) {
+        const origin = remoteOrigin(o.store.paths, d.digest)!;
+        if (origin.registry === dest.registry && (await mountOnly(repo, d.digest, origin.repository))) {
+          o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, result: "mounted", from: origin.repository });
+          return;
+        }
+        // Another registry (or a refused mount): the bytes have to come here first.
+        await fetchFromOrigin(o.store, d, origin, o);
+        from = from.filter((r) => r !== origin.repository);
+      }
       const result = await pushBlob(repo, d, { path: o.store.blobPath(d.digest) }, { mountFrom: from, knownAbsent: true, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}), ...(onBytes ? { onBytes } : {}) });
       o.onEvent?.({ type: "blob", digest: d.digest, size: d.size, result, ...(result === "mounted" && from[0] ? { from: from[0] } : {}) });
     });
@@ -159,7 +171,8 @@ async function planPush(store: Store, top: Descriptor): Promise<Plan> {
       const referrer = asReferrer(m);
       if (referrer) referrers.set(d.digest, referrer);
       for (const b of [m.config, ...m.layers]) {
-        if (!(await store.hasBlob(b.digest))) throw new KilnError("MISSING_BLOB", `cannot push: blob ${b.digest} of ${d.digest} is not in the store`);
+        // A layer the store knows only by its origin (a lazy base or cache layer) is pushed without its bytes when it can be.
+        if (!(await store.hasBlob(b.digest)) && !remoteOrigin(store.paths, b.digest)) throw new KilnError("MISSING_BLOB", `cannot push: blob ${b.digest} of ${d.digest} is not in the store`);
         blobs.set(b.digest, b);
       }
     } else {
@@ -192,6 +205,15 @@ async function mountSources(store: Store, dest: Reference): Promise<Map<Digest, 
     }
   }
   return out;
+}
+
+/** A cross-repository mount and nothing else: a refused one's upload session is cancelled, not used. */
+async function mountOnly(repo: Repository, digest: Digest, from: string): Promise<boolean> {
+  if (from === repo.name) return false;
+  const r = await mountBlob(repo, digest, from);
+  if (r.mounted) return true;
+  await repo.client.send({ method: "DELETE", path: r.location, scopes: repo.scopes, ok: [404, 405], retry: false }).then((x) => x.body.dump()).catch(() => {});
+  return false;
 }
 
 function parseRef(value: string): Reference {

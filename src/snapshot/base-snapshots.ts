@@ -6,15 +6,23 @@ import type { ImageManifest } from "../oci/manifest.js";
 import type { Store } from "../store/store.js";
 import { chainIds, type SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
+import type { BlobSource, LazyLayers } from "../cache/lazy-layers.js";
 import type { LayerRecord } from "../image/image-state.js";
 import { knownBlob, recordLayerBlob } from "./layer-blobs.js";
 import { unpackLayer } from "./unpack-layer.js";
 
+/**
+ * With `remote` (a base whose layers were left in its registry), a layer
+ * the store lacks is offered there instead of unpacked: it comes over when
+ * a step needs the filesystem (build/on-demand-layers.ts), and so does every
+ * layer above it.
+ */
 export async function ensureBaseSnapshots(
   store: Store,
   snapshots: SnapshotIndex,
   manifest: ImageManifest,
   config: ImageConfig,
+  remote?: { readonly lazy: LazyLayers; readonly source: BlobSource },
 ): Promise<LayerRecord[]> {
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
@@ -22,10 +30,17 @@ export async function ensureBaseSnapshots(
   }
   const chains = chainIds(diffIds);
   const out: LayerRecord[] = [];
+  let deferred = false;
   for (let i = 0; i < diffIds.length; i++) {
     const diffId = diffIds[i]!;
     const chainId = chains[i]!;
     const blob = manifest.layers[i]!;
+    if (remote && (deferred || !(await snapshots.get(chainId))) && (deferred || !(await store.hasBlob(blob.digest)))) {
+      deferred = true;
+      remote.lazy.offer(diffId, remote.source, blob);
+      out.push({ diffId, chainId });
+      continue;
+    }
     if (!(await snapshots.get(chainId))) {
       const got = await unpackLayer(store, snapshots, blob.digest, i === 0 ? null : chains[i - 1]!, diffId);
       if (got !== diffId) {

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.js";
 import { digestHex, type Digest } from "../oci/digest.js";
 import { compressLayer } from "./compress.js";
+import { remoteOrigin } from "../store/remote-blobs.js";
 import type { Store } from "../store/store.js";
 import { writeFileDurable } from "../store/durable-file.js";
 import type { SnapshotIndex } from "../store/snapshot-index.js";
@@ -31,6 +32,16 @@ export async function knownBlob(store: Store, diffId: Digest): Promise<Descripto
   try {
     const d = JSON.parse(readFileSync(recordPath(store, diffId), "utf8")) as Descriptor;
     return (await store.hasBlob(d.digest)) ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The blob recorded for a diffID that the store has, or that is still in the registry it came from (store/remote-blobs.ts). */
+export async function recordedBlob(store: Store, diffId: Digest): Promise<Descriptor | undefined> {
+  try {
+    const d = JSON.parse(readFileSync(recordPath(store, diffId), "utf8")) as Descriptor;
+    return (await store.hasBlob(d.digest)) || remoteOrigin(store.paths, d.digest) ? d : undefined;
   } catch {
     return undefined;
   }

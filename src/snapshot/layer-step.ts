@@ -17,6 +17,8 @@ export interface LayerStepEnv {
   /** Scratch space on the store's filesystem (mount points, empty lowers). */
   readonly tmpDir: string;
   readonly sourceDateEpoch?: number;
+  /** Makes every snapshot of a chain exist (layers left in a registry are fetched: build/on-demand-layers.ts). */
+  readonly ensureChain?: (layers: readonly LayerRecord[]) => Promise<void>;
 }
 
 export async function runLayerStep(
@@ -25,6 +27,7 @@ export async function runLayerStep(
   work: (rootfs: string) => Promise<void>,
   opts: { readonly keepEmpty?: boolean } = {},
 ): Promise<LayerRecord | null> {
+  await env.ensureChain?.(layers);
   const prepared = await env.snapshots.prepare();
   const upper = path.join(prepared, "fs");
   const workDir = path.join(prepared, "work");

@@ -38,6 +38,7 @@ export async function layersView(env: LayerStepEnv, layers: readonly LayerRecord
   const none = ignoreMatcher([]);
   if (layers.length === 0) return { kind: "layers", dir, ignore: none, close: () => rmdir(dir) };
   try {
+    await env.ensureChain?.(layers);
     await mountReadOnlyView(env.snapshots.lowerDirs(layers.map((l) => l.chainId)), dir);
   } catch (err) {
     await rmdir(dir).catch(() => {});

@@ -14,6 +14,7 @@ import { KilnError } from "../util/errors.js";
 import { type BlobInfo, BlobStore } from "./blobs.js";
 import { canonicalJson } from "./canonical-json.js";
 import { createFileDurable, tempPath } from "./durable-file.js";
+import { remoteOrigin } from "./remote-blobs.js";
 import { type ImageRef, normalizeTagName, readIndex, refsOf, updateIndex } from "./refs.js";
 import { defaultStoreRoot, type StorePaths, storePaths } from "./root.js";
 
@@ -268,8 +269,9 @@ export class Store {
 
   async #checkComplete(desc: Descriptor): Promise<void> {
     const missing: Digest[] = [];
-    const need = async (d: Descriptor): Promise<void> => {
-      if ((await this.blobs.size(d.digest)) === undefined) missing.push(d.digest);
+    // A layer still in a registry (remote-blobs.ts) is not missing: it is fetched when its bytes are needed.
+    const need = async (d: Descriptor, remoteOk = false): Promise<void> => {
+      if ((await this.blobs.size(d.digest)) === undefined && !(remoteOk && remoteOrigin(this.paths, d.digest))) missing.push(d.digest);
     };
     await need(desc);
     if (!missing.length && isIndexMediaType(desc.mediaType)) {
@@ -277,7 +279,7 @@ export class Store {
       for (const m of idx.manifests) await this.#checkComplete(m);
     } else if (!missing.length && isManifestMediaType(desc.mediaType)) {
       const m = await this.blobs.readManifest(desc.digest);
-      await Promise.all([m.config, ...m.layers].map(need));
+      await Promise.all([need(m.config), ...m.layers.map((l) => need(l, true))]);
     }
     if (missing.length) {
       throw new KilnError("MISSING_BLOB", `cannot tag: ${missing.length} blob(s) of ${desc.digest} are not in the store (${missing[0]}…)`, {

@@ -10,6 +10,8 @@ export type Fault = "drop" | "drop-response" | "500" | "429" | "truncate" | "cor
 export interface FaultProxy {
   readonly host: string;
   readonly counts: Record<string, number>;
+  /** Response body bytes sent to clients so far (what they downloaded). */
+  bytesOut: number;
   /** Faults injected so far, "METHOD path -> fault". */
   readonly injected: string[];
   decide: (req: IncomingMessage, n: number) => Fault | undefined;
@@ -24,6 +26,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
   const proxy: FaultProxy = {
     host: "",
     counts,
+    bytesOut: 0,
     injected,
     decide: () => undefined,
     resetCounts() {
@@ -68,6 +71,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
           c[0] = c[0]! ^ 0xff;
         }
         sent += c.length;
+        proxy.bytesOut += c.length;
         res.write(c);
       });
       ur.on("end", () => res.end());
