@@ -36,7 +36,10 @@ export const INDEX_USAGE = `Usage: kiln index create [-t REPO:TAG]... [--dry-run
 /** A source's descriptor in the store: a tag, NAME@DIGEST, or a bare digest. */
 export async function sourceDescriptor(store: Store, src: string): Promise<Descriptor> {
   const notFound = () =>
-    new KilnError("IMAGE_NOT_FOUND", `no such image in the store: ${src}`, { hint: "build, pull or import it first; `kiln images` lists what there is" });
+    new KilnError("IMAGE_NOT_FOUND", `no such image in the store: ${src}`, {
+      // Pulling per-platform pushes to merge them would download every layer; imagetools moves only manifests.
+      hint: "build, pull or import it first (`kiln images` lists what there is); to merge images already pushed to a registry, use `kiln imagetools create -t REPO:TAG REF...` (no layer moves)",
+    });
   let digest: Digest | undefined;
   if (isDigest(src)) digest = src as Digest;
   else {

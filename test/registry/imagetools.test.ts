@@ -22,6 +22,7 @@ describe("kiln imagetools on the registry", () => {
   const log: string[] = [];
   const digests: Record<string, string> = {};
   const layers: string[] = [];
+  let layerBytes = 0;
   beforeAll(async () => {
     await requireBuilt("src/registry/imagetools.ts", "src/cli/imagetools-commands.ts", "src/export/index-merge.ts");
     await requireArm64Emulation();
@@ -38,8 +39,9 @@ describe("kiln imagetools on the registry", () => {
       const p = await kiln(["--root", ws.root, "push", `bb:${arch}`, `${proxy.host}/src/${arch}:1`]);
       expect(p.code, p.stderr).toBe(0);
       digests[arch] = /digest: (sha256:[0-9a-f]{64})/.exec(p.stdout)![1]!;
-      const m = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/src/${arch}@${digests[arch]}`], { encoding: "utf8" })) as { layers: { digest: string }[] };
+      const m = JSON.parse(execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/src/${arch}@${digests[arch]}`], { encoding: "utf8" })) as { layers: { digest: string; size: number }[] };
       layers.push(...m.layers.map((l) => l.digest));
+      layerBytes += m.layers.reduce((n, l) => n + l.size, 0);
     }
     await rm(bb.dir, { recursive: true, force: true });
   });
@@ -50,6 +52,7 @@ describe("kiln imagetools on the registry", () => {
 
   it("create: an index of two pushed images in another repository, moving manifests only", async () => {
     log.length = 0;
+    const before = proxy.bytesOut;
     const r = await shellAsync(`kiln imagetools create -t ${proxy.host}/team/app:multi ${proxy.host}/src/amd64@${digests.amd64} ${proxy.host}/src/arm64@${digests.arm64}`);
     expect(r.stderr).toContain(`pushed ${proxy.host}/team/app:multi@`);
     expect(r.code).toBe(0);
@@ -59,6 +62,9 @@ describe("kiln imagetools on the registry", () => {
     expect(log.filter((l) => layers.some((d) => l.startsWith("GET ") && l.includes(`/blobs/${d}`)))).toEqual([]);
     expect(log.filter((l) => l.startsWith("PATCH ") || (l.startsWith("PUT ") && l.includes("/blobs/uploads/")))).toEqual([]);
     expect(log.filter((l) => l.startsWith("POST ") && l.includes("mount=")).length).toBeGreaterThanOrEqual(4);
+    // Bytes on the wire, registry to kiln: manifests and configs, a few KB against the layers' MB.
+    const downloaded = proxy.bytesOut - before;
+    expect(downloaded, `${downloaded} bytes downloaded, layers ${layerBytes}`).toBeLessThan(Math.min(64 * 1024, layerBytes * 0.05));
     // What the registry holds, read by skopeo: the index under the tag, both platforms.
     const raw = execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/team/app:multi`], { encoding: "utf8" });
     const idx = JSON.parse(raw) as { manifests: { digest: string; platform: { architecture: string } }[] };
