@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 
 # What kiln itself needs (npm run demo, a CI job that builds images): the
 # OCI runtime, Debian's static busybox (the demo's base), pigz and zstd for
-# layers, qemu-user through binfmt_misc for foreign-platform RUN steps.
-PKGS=(runc busybox-static pigz zstd qemu-user-static binfmt-support)
+# layers, qemu-user through binfmt_misc for foreign-platform RUN steps,
+# uidmap (newuidmap/newgidmap) and fuse-overlayfs for builds without root
+# (README: "Without root").
+PKGS=(runc busybox-static pigz zstd qemu-user-static binfmt-support uidmap fuse-overlayfs)
 # What only the tests (npm test runs this with KILN_SETUP_TESTS=1) and the
 # benchmarks (KILN_SETUP_BENCH=1) add: the readers we check output with, a
 # registry, docker and buildah to compare with, mmdebstrap for a Debian base,
@@ -125,4 +127,31 @@ if [[ ! -s $debian_tar ]]; then
   rm -f "$debian_tar.tmp.tar"
   mmdebstrap --quiet --variant=minbase --mode=root bookworm "$debian_tar.tmp.tar" "$mirror" >&2
   mv "$debian_tar.tmp.tar" "$debian_tar"
+fi
+
+# The rootless tests (test/rootless/) build as an ordinary user with
+# subordinate ids: kilntest, made once. useradd gives a new user a range on
+# Debian (SUB_UID_COUNT in login.defs); where it did not, or the user came
+# from elsewhere, a free 65536-id range past every existing one is added.
+# The user must be able to read the checkout and run node: both are
+# world-readable in a normal checkout (kiln's own files 0644/0755).
+test_user=kilntest
+if ! id -u "$test_user" >/dev/null 2>&1; then
+  echo "kiln setup: adding user $test_user (rootless tests)" >&2
+  useradd --create-home --shell /bin/sh "$test_user"
+fi
+for f in /etc/subuid /etc/subgid; do
+  if ! grep -q "^$test_user:" "$f" 2>/dev/null; then
+    end=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' /etc/subuid /etc/subgid 2>/dev/null || echo 100000)
+    start=$(( (end + 65535) / 65536 * 65536 ))
+    echo "kiln setup: giving $test_user subordinate ids $start-$((start + 65535)) in $f" >&2
+    if [[ $f == /etc/subuid ]]; then usermod --add-subuids "$start-$((start + 65535))" "$test_user"; else usermod --add-subgids "$start-$((start + 65535))" "$test_user"; fi
+  fi
+done
+# fuse-overlayfs (the rootless fallback, tested by forcing it) opens
+# /dev/fuse as the user: udev makes it 0666 on a desktop or server, a
+# container or VM without udev may leave the kernel's 0600.
+if [[ -c /dev/fuse && $(stat -c %a /dev/fuse) != 666 ]]; then
+  echo "kiln setup: chmod 0666 /dev/fuse (as udev would)" >&2
+  chmod 0666 /dev/fuse
 fi

@@ -7,8 +7,13 @@
 //   whiteout inside): the markers go, and the directory stays opaque
 //   (user.overlay.opaque) only where it replaced something in a lower;
 // - it leaves a whiteout for every deleted directory, also one that no
-//   lower has (made and removed in the same step): such whiteouts go.
-import { lstat, readdir, rm } from "node:fs/promises";
+//   lower has (made and removed in the same step): such whiteouts go;
+// - copying a directory up does not keep its times, as the kernel does: a
+//   directory whose own metadata and names match its lower gets the
+//   lower's times back (so a step that only replaced a file in place, or
+//   only touched a directory, shows the lower's time under fuse-overlayfs;
+//   README says so), and removing markers keeps the times it found.
+import { lstat, readdir, rm, utimes } from "node:fs/promises";
 import path from "node:path";
 import { dumpXattrs, restoreXattrs, run } from "../snapshot/xattr.js";
 
@@ -25,8 +30,12 @@ export async function normalizeFuseUpper(upper: string, lowers: readonly string[
     return false;
   };
   const fixes: [string, Map<string, Buffer>][] = [];
-  const walk = async (rel: string): Promise<void> => {
+  const times: [string, Date, Date][] = [];
+  /** Returns whether the directory's list of names is its lower's. */
+  const walk = async (rel: string): Promise<boolean> => {
     const dir = path.join(root, rel);
+    const before = await lstat(dir);
+    let sameNames = true;
     for (const d of await readdir(dir, { withFileTypes: true })) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       const abs = path.join(dir, d.name);
@@ -34,24 +43,48 @@ export async function normalizeFuseUpper(upper: string, lowers: readonly string[
         await rm(abs);
         continue;
       }
-      if (d.isCharacterDevice()) {
-        const st = await lstat(abs);
-        if (st.rdev === 0 && !(await inLower(r))) await rm(abs);
+      if (d.isCharacterDevice() && (await lstat(abs)).rdev === 0) {
+        if (await inLower(r)) sameNames = false;
+        else await rm(abs);
         continue;
       }
+      if (!(await inLower(r))) sameNames = false;
       if (!d.isDirectory()) continue;
       const xa = xattrs.get(abs);
+      let opaque = false;
       if (xa?.get(FUSE_OPAQUE)?.toString() === "y") {
         const m = new Map<string, Buffer>();
-        if (await inLower(r)) m.set("user.overlay.opaque", Buffer.from("y"));
+        opaque = await inLower(r);
+        // A replaced directory was removed and made again: its parent changed.
+        if (opaque) {
+          m.set("user.overlay.opaque", Buffer.from("y"));
+          sameNames = false;
+        }
         fixes.push([abs, m]);
         await removeXattr(abs, FUSE_OPAQUE);
       }
-      await walk(r);
+      const unchanged = await walk(r);
+      const low = opaque || !unchanged ? null : await lowerDir(r);
+      const st = await lstat(abs);
+      if (low && low.mode === st.mode && low.uid === st.uid && low.gid === st.gid) times.push([abs, low.atime, low.mtime]);
     }
+    times.push([dir, before.atime, before.mtime]);
+    return sameNames;
+  };
+  const lowerDir = async (rel: string) => {
+    for (const l of lowers) {
+      const st = await lstat(path.join(l, rel)).catch(() => null);
+      if (st) return st.isDirectory() ? st : null;
+    }
+    return null;
   };
   await walk("");
   await restoreXattrs(fixes);
+  // A directory's times found are recorded when its walk ends, a lower's
+  // after that: the last entry for a path wins. No rm happens from here on.
+  const last = new Map<string, [Date, Date]>();
+  for (const [p, a, m] of times) last.set(p, [a, m]);
+  for (const [p, [a, m]] of last) await utimes(p, a, m);
 }
 
 function removeXattr(file: string, name: string): Promise<void> {
