@@ -2,8 +2,11 @@
 //   import { Store, build } from "kiln";
 //   const store = await Store.open();
 //   const r = await build({ store, contextDir: ".", tags: ["app:1"], onEvent: (e) => console.log(e) });
-export { build, type BuildResult } from "./build/build.js";
-export type { BuildOptions, BuildAnnotation, Output } from "./build/options.js";
+//   await build({ store, contextDir: ".", platforms: [parsePlatform("linux/amd64"), parsePlatform("linux/arm64")],
+//     attestations: { provenance: { mode: "max" }, sbom: true }, outputs: [{ kind: "registry", name: "reg:5000/app:1" }] });
+export { build, type BuildResult, type PlatformBuild, type PushedImage, type WrittenOutput } from "./build/build.js";
+export type { BuildOptions, BuildAnnotation, BuildContext, Output, FileOutput } from "./build/options.js";
+export type { AttestationOptions } from "./attest/attach.js";
 export type { SandboxOptions, ProcessLimits, Ulimit } from "./exec/sandbox.js";
 export type { SshSource } from "./exec/ssh-agent.js";
 export type { ExtraHost, NetworkMode } from "./exec/runtime-spec.js";

@@ -6,20 +6,27 @@ import type { SshSource } from "../exec/ssh-agent.js";
 import { platformMatches, type Platform } from "../oci/platform.js";
 import type { Store } from "../store/store.js";
 import type { CacheExportOptions, CacheTarget } from "../cache/cache-layout.js";
-import type { StatMemo } from "../cache/stat-memo.js";
-import type { Digest } from "../oci/digest.js";
 import type { ClientOptions } from "../registry/client.js";
-import type { Semaphore } from "../util/semaphore.js";
 import type { RegistryAccess } from "../registry/client.js";
 import type { EventSink } from "./events.js";
-import type { InflightSteps } from "./inflight-steps.js";
+import type { AttestationOptions } from "../attest/attach.js";
 
 export type Output =
   | { readonly kind: "oci"; readonly dest: string; readonly tar: boolean }
   | { readonly kind: "docker"; readonly dest: string }
   | { readonly kind: "local"; readonly dest: string }
   /** The final filesystem as one tar file (buildx's type=tar). */
-  | { readonly kind: "tar"; readonly dest: string };
+  | { readonly kind: "tar"; readonly dest: string }
+  /**
+   * Push to a registry after the build (buildx's type=registry; `--push`
+   * makes one per tag). The name is also tagged in the store. pushByDigest:
+   * no tag in the registry, only the digest (merged later by `index create`).
+   * referrers: attestation manifests also listed through the OCI 1.1 referrers API.
+   */
+  | { readonly kind: "registry"; readonly name: string; readonly pushByDigest?: boolean; readonly referrers?: boolean };
+
+/** The outputs that are files (all but registry pushes). */
+export type FileOutput = Exclude<Output, { readonly kind: "registry" }>;
 
 /**
  * One `--annotation` (buildx syntax `[TYPE[PLATFORM]:]KEY=VALUE`): on each
@@ -56,7 +63,12 @@ export interface BuildOptions {
   readonly runtime?: RuntimeName;
   /** PATH searched for the runtime binary (default: this process's PATH). */
   readonly runtimeSearchPath?: string;
-  readonly platform?: Platform;
+  /** Target platforms (default: this machine's). Several, or attestations, make an image index. */
+  readonly platforms?: readonly Platform[];
+  /** false: a Docker manifest list instead of an OCI index (buildx's oci-mediatypes=false); needs two or more platforms. */
+  readonly ociMediaTypes?: boolean;
+  /** Provenance and SBOM attestation manifests in the index (--provenance, --sbom). */
+  readonly attestations?: AttestationOptions;
   readonly target?: string;
   readonly outputs?: readonly Output[];
   /** Clamp file times and image timestamps: same inputs, same digests. */
@@ -97,30 +109,6 @@ export interface BuildOptions {
   readonly ssh?: readonly SshSource[];
   /** How RUN is confined and limited: seccomp, `--allow security.insecure`, `--ulimit`, `--shm-size`, `--pids-limit`. */
   readonly sandbox?: SandboxOptions;
-  /** Internal, set by buildPlatforms for each platform it builds (no CLI flag). */
-  readonly multiPlatform?: PlatformShare;
-}
-
-/**
- * What the per-platform builds of one `--platform a,b` build share, running
- * at the same time in one process (buildPlatforms makes it; build() uses
- * these instead of making its own).
- */
-export interface PlatformShare {
-  /** --jobs N bounds the steps running at once across all the platforms, not per platform. */
-  readonly jobs: Semaphore;
-  /** The same step (cache key) reached by two platforms at once runs once. */
-  readonly inflight: InflightSteps;
-  /** Loaded once; buildPlatforms saves it once at the end, so no two builds write it. */
-  readonly memo: StatMemo;
-  /** Progress event ids: both platforms' events go to one sink, so ids are unique across them. */
-  readonly nextEventId: () => number;
-  /** One at a time: --cache-from imports, which restore cache mounts through fixed temp paths. */
-  readonly serial: Semaphore;
-  /** --cache-to: this platform's keys, exported once for all platforms by buildPlatforms. */
-  readonly exportKeys: (keys: readonly Digest[]) => void;
-  /** --no-cache: cache mount directories already emptied by one of the platforms' builds. */
-  readonly emptyCacheMounts: Set<string>;
 }
 
 /** What every registry client of a build gets: the access options, and the

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
-import type { Output } from "../build/options.js";
+import type { FileOutput } from "../build/options.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Store } from "../store/store.js";
@@ -16,14 +16,14 @@ import type { Io } from "./commands.js";
 
 export interface OutputSinks {
   /** What to give build(): the same outputs, with temp files for stdout and --load. */
-  readonly outputs: Output[];
+  readonly outputs: FileOutput[];
   /** Something writes to stdout: nothing else may (-q's digest goes nowhere). */
   readonly usesStdout: boolean;
   readonly deliver: () => Promise<void>;
   readonly discard: () => Promise<void>;
 }
 
-export async function prepareOutputSinks(outputs: readonly Output[], load: boolean, tmpDir: string, io: Io): Promise<OutputSinks> {
+export async function prepareOutputSinks(outputs: readonly FileOutput[], load: boolean, tmpDir: string, io: Io): Promise<OutputSinks> {
   const toStdout = outputs.filter((o) => o.dest === "-");
   if (toStdout.length > 1) throw new KilnError("USAGE", "only one --output can write to stdout (dest=-)");
   if (toStdout[0]?.kind === "oci" && !toStdout[0].tar) throw new KilnError("USAGE", "--output type=oci,dest=- needs tar=true: a directory cannot go to stdout");

@@ -3,10 +3,9 @@
 import { writeFile } from "node:fs/promises";
 import { parseFlags } from "./flags.js";
 import { build, type BuildResult } from "../build/build.js";
-import type { BuildOptions } from "../build/options.js";
+import type { Output } from "../build/options.js";
 import { importRootfs } from "../import/rootfs-tarball.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
-import { formatReference, parseReference } from "../oci/reference.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import { parseSecretFlag } from "../exec/secret-source.js";
@@ -19,11 +18,10 @@ import { parseCacheFrom, parseCacheTo } from "./parse-cache-flag.js";
 import { outputAlias, parseOutput } from "./parse-output.js";
 import { imageId, prepareOutputSinks } from "./build-outputs.js";
 import { resolveBuildInputs, type BuildInputs } from "./build-inputs.js";
-import { parseAddHost, parseAnnotation, parseLabels, parseNetwork } from "./parse-build-flags.js";
+import { parseAddHost, parseAnnotation, parseLabels, parseNetwork, parsePlatformList } from "./parse-build-flags.js";
 import { parseSshFlag } from "../exec/ssh-agent.js";
 import { formatError } from "./errors.js";
 import { parseSandboxFlags } from "./parse-sandbox.js";
-import { asBuildResult, buildPlatforms, parsePlatformList } from "../build/build-platforms.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { progressPrinter, type ProgressMode } from "./progress.js";
 import { parseAttestFlags } from "./parse-attest.js";
@@ -146,11 +144,13 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
   const epochText = buildArgs.SOURCE_DATE_EPOCH ?? io.env.SOURCE_DATE_EPOCH ?? (values.reproducible ? "0" : undefined);
   if (epochText !== undefined && !/^\d+$/.test(epochText)) throw new KilnError("USAGE", `SOURCE_DATE_EPOCH must be whole seconds, not "${epochText}"`);
   const { signal: _signal, ...registry } = await registryAccess(values, io);
-  // --output type=registry,name=R is a tag that is also pushed (as buildx).
+  // --output type=registry,name=R is a tag that is also pushed (as buildx); --push pushes every -t.
   const outputSpecs = (values.output ?? []).map(outputAlias);
-  const registryOutputs = outputSpecs.filter((o) => /(^|,)type=registry(,|$)/.test(o)).map(parseRegistryOutput);
-  const pushTo = [...(values.push ? (values.tag ?? []).map((name) => ({ name, byDigest: false })) : []), ...registryOutputs];
   if (values.push && (values.tag ?? []).length === 0) throw new KilnError("USAGE", "--push needs at least one -t NAME to push to");
+  const pushTo = [
+    ...(values.push ? (values.tag ?? []).map((name) => ({ kind: "registry" as const, name })) : []),
+    ...outputSpecs.filter((o) => /(^|,)type=registry(,|$)/.test(o)).map(parseRegistryOutput),
+  ].map((o) => (values["attest-referrers"] ? { ...o, referrers: true } : o));
   const display =
     mode === "tty"
       ? ttyProgress(io.err, { columns: io.columns ?? 80 })
@@ -159,6 +159,8 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
         : { onEvent: progressPrinter(mode, io.err), close: () => {} };
   const platforms = parsePlatformList(values.platform ?? []);
   if (values.load && platforms.length > 1) throw new KilnError("USAGE", "--load takes one platform: docker load reads a single image", { hint: "drop --load, or build one --platform" });
+  // buildx's oci-mediatypes=false: a Docker manifest list instead of an OCI index.
+  const ociMediaTypes = !outputSpecs.some((o) => /(^|,)oci-mediatypes=false(,|$)/.test(o));
   const attestations = parseAttestFlags(
     {
       ...(values.provenance !== undefined ? { provenance: values.provenance } : {}),
@@ -167,19 +169,22 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
       legacy: values["attest-legacy"] ?? false,
     },
     // A Docker manifest list cannot hold attestations: no default provenance there.
-    pushTo.length > 0 && !outputSpecs.some((o) => /(^|,)oci-mediatypes=false(,|$)/.test(o)),
+    pushTo.length > 0 && ociMediaTypes,
   );
   if (values["attest-referrers"] && !wantsAttestations(attestations)) throw new KilnError("USAGE", "--attest-referrers needs attestations to push", { hint: "add --provenance=mode=max or --sbom=true" });
   if (values["attest-referrers"] && attestations.form === "legacy") throw new KilnError("USAGE", "--attest-referrers needs the artifact form (its manifests carry a subject); drop --attest-legacy");
   const outputs = outputSpecs.filter((o) => !/(^|,)type=registry(,|$)/.test(o)).map(parseOutput);
   const sinks = await prepareOutputSinks(outputs, values.load ?? false, store.paths.tmp, io);
-  let result;
+  let result: BuildResult;
   try {
-    const common: Omit<BuildOptions, "platform"> = {
+    if (!ociMediaTypes && platforms.length < 2) {
+      throw new KilnError("USAGE", "oci-mediatypes=false makes a Docker manifest list, which needs --platform with two or more platforms");
+    }
+    result = await build({
       store,
       contextDir: inputs.contextDir,
       ...(inputs.dockerfile ? { dockerfile: inputs.dockerfile } : {}),
-      tags: [...(values.tag ?? []), ...registryOutputs.map((o) => o.name)],
+      ...(values.tag ? { tags: values.tag } : {}),
       buildArgs,
       network,
       ...(values["add-host"] ? { extraHosts: values["add-host"].map(parseAddHost) } : {}),
@@ -189,7 +194,10 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
       runtime,
       ...(io.env.PATH !== undefined ? { runtimeSearchPath: io.env.PATH } : {}),
       ...(values.target ? { target: values.target } : {}),
-      outputs: sinks.outputs,
+      platforms,
+      ...(ociMediaTypes ? {} : { ociMediaTypes }),
+      ...(wantsAttestations(attestations) ? { attestations } : {}),
+      outputs: [...sinks.outputs, ...pushTo],
       ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
       onEvent: display.onEvent,
       noCache: values["no-cache"] ?? false,
@@ -206,18 +214,7 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
       ...(values.jobs !== undefined ? { jobs: parseJobs(values.jobs) } : {}),
       ...(values["build-context"] ? { buildContexts: parseBuildContexts(values["build-context"]) } : {}),
       registry,
-    };
-    // buildx's oci-mediatypes=false: a Docker manifest list instead of an OCI index.
-    const ociMediaTypes = !outputSpecs.some((o) => /(^|,)oci-mediatypes=false(,|$)/.test(o));
-    if (!ociMediaTypes && platforms.length < 2) {
-      throw new KilnError("USAGE", "oci-mediatypes=false makes a Docker manifest list, which needs --platform with two or more platforms");
-    }
-    // Attestations live in an image index, so an attested single-platform
-    // build makes an index of one image (as buildx does).
-    result =
-      platforms.length > 1 || wantsAttestations(attestations)
-        ? asBuildResult(await buildPlatforms({ ...common, platforms: platforms.length ? platforms : [hostPlatform()], ociMediaTypes, attestations }))
-        : await build({ ...common, ...(platforms[0] ? { platform: platforms[0] } : {}) });
+    });
   } catch (err) {
     await sinks.discard();
     throw err;
@@ -234,16 +231,10 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
     const image = result.manifest ? await store.resolveImage(result.manifest.digest).catch(() => undefined) : undefined;
     if (image) io.err(formatLayerReport(await layerReport(store, image), formatBytes));
   }
-  if (pushTo.length > 0 && result.manifest) {
-    const { pushImage } = await import("../registry/push.js");
-    for (const out of pushTo) {
-      // push-by-digest: no tag in the registry; the digest printed is what a
-      // later `kiln index create` merges (one CI runner per platform).
-      const ref = out.byDigest ? `${formatReference({ ...parseReference(out.name), tag: undefined, digest: result.manifest.digest })}` : out.name;
-      const r = await pushImage({ store, image: out.name, ref, ...registry, ...(values["attest-referrers"] ? { referrers: true } : {}), ...(io.signal ? { signal: io.signal } : {}) });
-      io.err(`pushed ${r.reference}@${r.digest}\n`);
-      if (out.byDigest) io.out(`${r.reference}@${r.digest}\n`);
-    }
+  for (const p of result.pushed) {
+    io.err(`pushed ${p.reference}@${p.digest}\n`);
+    // push-by-digest: the digest printed is what a later `kiln index create` merges (one CI runner per platform).
+    if (p.byDigest) io.out(`${p.reference}@${p.digest}\n`);
   }
   if (mode === "rawjson") return 0; // stderr holds only the events
   if (!values.quiet) io.err(`${result.executed} steps run, ${result.cached} cached\n`);
@@ -261,10 +252,10 @@ function parseJobs(v: string): number {
   return Number(v);
 }
 
-function parseRegistryOutput(spec: string): { name: string; byDigest: boolean } {
+function parseRegistryOutput(spec: string): Extract<Output, { kind: "registry" }> {
   const name = /(?:^|,)name=([^,]+)/.exec(spec)?.[1];
   if (!name) throw new KilnError("USAGE", `--output ${spec}: name= is required for type=registry`, { hint: "e.g. --output type=registry,name=127.0.0.1:5000/app:1" });
-  return { name, byDigest: /(?:^|,)push-by-digest=true(,|$)/.test(spec) };
+  return { kind: "registry", name, ...(/(?:^|,)push-by-digest=true(,|$)/.test(spec) ? { pushByDigest: true } : {}) };
 }
 
 function progressMode(value: string, isTty: boolean, quiet: boolean): ProgressMode | "rawjson" {

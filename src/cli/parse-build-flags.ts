@@ -4,7 +4,7 @@
 import { isIP } from "node:net";
 import type { BuildAnnotation } from "../build/options.js";
 import { DEFAULT_NETWORK, type ExtraHost, type NetworkMode } from "../exec/runtime-spec.js";
-import { parsePlatform } from "../oci/platform.js";
+import { parsePlatform, uniquePlatforms, type Platform } from "../oci/platform.js";
 import { KilnError } from "../util/errors.js";
 
 /** `default` (outbound access, as docker build), `host` or `none`. */
@@ -55,4 +55,9 @@ export function parseAnnotation(spec: string): BuildAnnotation[] {
     if (t === "index" && platform) throw new KilnError("USAGE", `--annotation ${spec}: an index annotation cannot name a platform`);
     return { on: t as BuildAnnotation["on"], ...(platform ? { platform } : {}), key: m[3]!, value };
   });
+}
+
+/** `--platform linux/amd64,linux/arm64` (also repeated flags) -> platforms, deduplicated. */
+export function parsePlatformList(values: readonly string[]): Platform[] {
+  return uniquePlatforms(values.flatMap((v) => v.split(",")).map((x) => x.trim()).filter(Boolean).map(parsePlatform));
 }

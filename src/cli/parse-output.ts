@@ -1,10 +1,10 @@
 // --output as buildx spells it: "type=oci,dest=img.tar", "type=local,dest=dir",
 // or a bare path meaning type=local.
-import type { Output } from "../build/options.js";
+import type { FileOutput } from "../build/options.js";
 import { KilnError } from "../util/errors.js";
 import { keyValues } from "./key-values.js";
 
-export function parseOutput(spec: string): Output {
+export function parseOutput(spec: string): FileOutput {
   if (!spec.includes("=")) return { kind: "local", dest: spec };
   const kv = keyValues("--output", spec, "INVALID_OUTPUT");
   const type = kv.get("type");

@@ -1,45 +1,14 @@
-// --output sinks: oci (dir or tar), docker (docker load tar), local (files).
+// The final filesystem as files: --output type=local (a folder), type=tar,
+// and a read-only view of it for the SBOM scan.
 import { mkdir, rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { exportDockerArchive } from "./docker-archive.js";
-import { exportOciLayout } from "./oci-layout.js";
-import type { ImageConfig } from "../oci/config.js";
-import type { Descriptor } from "../oci/descriptor.js";
-import type { ImageManifest } from "../oci/manifest.js";
-import { familiarReference, parseReference } from "../oci/reference.js";
 import { mountReadOnlyView, unmount } from "../snapshot/overlay.js";
 import type { SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { LayerRecord } from "../image/image-state.js";
-import type { Output } from "../build/options.js";
-
-export interface BuiltImage {
-  readonly manifest?: Descriptor;
-  readonly config: ImageConfig;
-  readonly layers: readonly LayerRecord[];
-  readonly tags: readonly string[];
-}
-
-export async function writeOutputs(store: Store, snapshots: SnapshotIndex, img: BuiltImage, outputs: readonly Output[]): Promise<void> {
-  for (const out of outputs) {
-    if (out.kind === "local") {
-      await exportRootfs(store, snapshots, img.layers, out.dest);
-      continue;
-    }
-    if (out.kind === "tar") {
-      await exportRootfsTar(store, snapshots, img.layers, out.dest);
-      continue;
-    }
-    if (!img.manifest) throw new Error("internal: image manifest missing for a blob export");
-    const image = { manifestDescriptor: img.manifest, manifest: await store.readJson<ImageManifest>(img.manifest.digest), config: img.config };
-    const name = img.tags[0] ? familiarReference(parseReference(img.tags[0])) : undefined;
-    if (out.kind === "oci") await exportOciLayout({ store, image, dest: out.dest, tar: out.tar, ...(name ? { name } : {}) });
-    else await exportDockerArchive({ store, image, dest: out.dest, repoTags: img.tags.map((t) => familiarReference(parseReference(t))) });
-  }
-}
 
 /** The final root filesystem as plain files: a read-only overlay view copied out. */
 export async function exportRootfs(store: Store, snapshots: SnapshotIndex, layers: readonly LayerRecord[], dest: string): Promise<void> {

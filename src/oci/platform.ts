@@ -64,3 +64,17 @@ export function platformMatches(want: Platform, have: Platform): boolean {
 export function hostPlatform(): Platform {
   return normalizePlatform({ os: "linux", architecture: hostArch() === "x64" ? "amd64" : hostArch() });
 }
+
+/** Platforms as the user gave them, normalized and deduplicated, order kept. */
+export function uniquePlatforms(platforms: readonly Platform[]): Platform[] {
+  const seen = new Set<string>();
+  const out: Platform[] = [];
+  for (const p of platforms.map(normalizePlatform)) {
+    const k = formatPlatform(p);
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(p);
+    }
+  }
+  return out;
+}

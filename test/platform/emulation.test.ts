@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPlatforms } from "../../src/build/build-platforms.js";
+import { build } from "../../src/build/build.js";
 import { BINFMT_DIR, emulationStatus, ensureEmulation, isNative } from "../../src/exec/emulation.js";
 import { parsePlatform } from "../../src/oci/platform.js";
 import { Store } from "../../src/store/store.js";
@@ -81,7 +81,7 @@ describe("a build for a platform without an emulator", () => {
     const r = await kiln(["--root", ws.root, "import", "--platform", platform, bb.amd64, "busybox:latest"]);
     expect(r.code).toBe(0);
     const store = await Store.open(ws.root);
-    await expect(buildPlatforms({ store, contextDir: ws.ctx, platforms: [parsePlatform(platform)], tags: ["emu:1"] })).rejects.toMatchObject({
+    await expect(build({ store, contextDir: ws.ctx, platforms: [parsePlatform(platform)], tags: ["emu:1"] })).rejects.toMatchObject({
       code: "EMULATOR_MISSING",
       message: expect.stringContaining(platform),
       hint: expect.stringContaining(`update-binfmts --enable qemu-${qemu}`),

@@ -4,7 +4,6 @@ import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { build } from "../../src/build/build.js";
-import { buildPlatforms } from "../../src/build/build-platforms.js";
 import { Store } from "../../src/store/store.js";
 import { REPO } from "../helpers/kiln.js";
 import { useWorkspace } from "../helpers/workspace.js";
@@ -31,7 +30,7 @@ describe("examples", () => {
 
   it("cross-build: the build stage runs natively for each target; one folder per platform for type=local", async () => {
     const out = path.join(ws.work, "cross");
-    const r = await buildPlatforms({ store, contextDir: path.join(REPO, "examples/cross-build"), platforms: [AMD64, ARM64], tags: ["cross:1"], outputs: [{ kind: "local", dest: out }] });
+    const r = await build({ store, contextDir: path.join(REPO, "examples/cross-build"), platforms: [AMD64, ARM64], tags: ["cross:1"], outputs: [{ kind: "local", dest: out }] });
     expect(r.index).toBeDefined();
     expect((await readdir(out)).sort()).toEqual(["linux_amd64", "linux_arm64"]);
     expect(await readFile(path.join(out, "linux_arm64/usr/local/bin/app"), "utf8")).toContain("built on linux/amd64 for linux/arm64");

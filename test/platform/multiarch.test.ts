@@ -6,8 +6,7 @@ import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { build } from "../../src/build/build.js";
-import { buildPlatforms, type MultiPlatformResult } from "../../src/build/build-platforms.js";
+import { build, type BuildResult } from "../../src/build/build.js";
 import { indexCommand } from "../../src/cli/index-commands.js";
 import type { BuildEvent } from "../../src/build/events.js";
 import type { ImageConfig } from "../../src/oci/config.js";
@@ -25,12 +24,12 @@ describe("multi-platform build of testdata/multiarch", () => {
   const ws = useWorkspace({ name: "ma" });
   useArm64Busybox({ importInto: ws });
   let store: Store;
-  let result: MultiPlatformResult;
+  let result: BuildResult;
   const logs: string[] = [];
 
   beforeAll(async () => {
     store = await Store.open(ws.root);
-    result = await buildPlatforms({
+    result = await build({
       store,
       contextDir: CONTEXT,
       platforms: [AMD64, ARM64],
@@ -71,9 +70,9 @@ describe("multi-platform build of testdata/multiarch", () => {
   it("runs the $BUILDPLATFORM stage once: the second platform's build reuses it from the cache", async () => {
     const [amd, arm] = result.platforms;
     // amd64: the tool RUN, the final RUN and COPY run. arm64: the tool RUN is cached.
-    expect(amd!.result.executed).toBe(3);
-    expect(arm!.result.cached).toBeGreaterThanOrEqual(1);
-    expect(arm!.result.executed).toBe(2);
+    expect(amd!.executed).toBe(3);
+    expect(arm!.cached).toBeGreaterThanOrEqual(1);
+    expect(arm!.executed).toBe(2);
     // Its output appears once over both platforms.
     expect(logs.join("").match(/^tool-stage-ran$/gm) ?? []).toHaveLength(1);
   });
@@ -113,20 +112,20 @@ describe("multi-platform build of testdata/multiarch", () => {
 
   it("refuses --output type=docker for more than one platform, as docker does", async () => {
     await expect(
-      buildPlatforms({ store, contextDir: CONTEXT, platforms: [AMD64, ARM64], outputs: [{ kind: "docker", dest: path.join(ws.work, "d.tar") }] }),
+      build({ store, contextDir: CONTEXT, platforms: [AMD64, ARM64], outputs: [{ kind: "docker", dest: path.join(ws.work, "d.tar") }] }),
     ).rejects.toMatchObject({ code: "DOCKER_EXPORT_MULTI_PLATFORM", message: expect.stringMatching(/does not currently support exporting manifest lists/) });
   });
 
   it("a rebuild runs nothing and gives the same index", async () => {
-    const again = await buildPlatforms({ store, contextDir: CONTEXT, platforms: [AMD64, ARM64], tags: ["multiarch:1"] });
+    const again = await build({ store, contextDir: CONTEXT, platforms: [AMD64, ARM64], tags: ["multiarch:1"] });
     expect(again.executed).toBe(0);
     expect(again.index!.digest).toBe(result.index!.digest);
   });
 
   it("kiln index create of the two single-platform builds equals the one-shot multi-platform index; index inspect lists them", async () => {
     // As on two native CI runners: each platform built on its own, by digest.
-    const amd = await build({ store, contextDir: CONTEXT, platform: AMD64, tags: ["multiarch:amd64"] });
-    const arm = await build({ store, contextDir: CONTEXT, platform: ARM64, tags: ["multiarch:arm64"] });
+    const amd = await build({ store, contextDir: CONTEXT, platforms: [AMD64], tags: ["multiarch:amd64"] });
+    const arm = await build({ store, contextDir: CONTEXT, platforms: [ARM64], tags: ["multiarch:arm64"] });
     let out = "";
     let err = "";
     const io = { out: (s: string) => (out += s), err: (s: string) => (err += s), env: process.env, isTty: false };
