@@ -21,6 +21,7 @@ import type { BuildTrace } from "../attest/build-trace.js";
 import type { PlatformRun } from "./build-platform.js";
 import type { LayerRecord } from "../image/image-state.js";
 import { ensureLayerBlob } from "../snapshot/layer-blobs.js";
+import { withPhases } from "../util/phases.js";
 import { annotationsFor, buildRegistryAccess, type BuildOptions, type Output } from "./options.js";
 import { exportRootfs, exportRootfsTar } from "../export/outputs.js";
 import type { BuildSession } from "./session.js";
@@ -121,8 +122,12 @@ export async function deliver(opts: BuildOptions, s: BuildSession, runs: readonl
 }
 
 async function putPlatformImage(opts: BuildOptions, s: BuildSession, r: PlatformRun): Promise<Descriptor> {
-  const layers: Descriptor[] = [];
-  for (const l of r.state.layers) layers.push(s.onDemand ? await s.onDemand.manifestBlob(l) : await ensureLayerBlob(s.store, s.snapshots, l));
+  const { result: layers, phases } = await withPhases(async () => {
+    const out: Descriptor[] = [];
+    for (const l of r.state.layers) out.push(s.onDemand ? await s.onDemand.manifestBlob(l) : await ensureLayerBlob(s.store, s.snapshots, l));
+    return out;
+  });
+  if (phases.length) s.emit({ kind: "phases", label: "exporting layers", phases });
   const annotations = annotationsFor(opts.annotations, "manifest", r.state.platform);
   return s.store.putImage(r.config, layers, annotations ? { annotations } : {});
 }

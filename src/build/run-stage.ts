@@ -38,6 +38,7 @@ import { SANDBOX_HOSTNAME_ARG } from "../plan/proxy-args.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import type { SshSource } from "../exec/ssh-agent.js";
 import type { SandboxOptions } from "../exec/sandbox.js";
+import { withPhases } from "../util/phases.js";
 
 export interface StageEnv {
   readonly dockerfilePath: string;
@@ -258,8 +259,8 @@ export async function runStep(
   const started = performance.now();
   if (name !== undefined) emit({ kind: "step-start", id, name });
   try {
-    const r = await fn(id);
-    emit({ kind: "step-done", id, ms: performance.now() - started, ...(r.cachedStep ? { note: "CACHED" } : {}) });
+    const { result: r, phases } = await withPhases(() => fn(id));
+    emit({ kind: "step-done", id, ms: performance.now() - started, ...(r.cachedStep ? { note: "CACHED" } : {}), ...(phases.length ? { phases } : {}) });
     return stripMarks(r);
   } catch (err) {
     emit({ kind: "step-failed", id, ms: performance.now() - started });

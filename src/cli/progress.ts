@@ -2,6 +2,7 @@
 // logs want). tty: one line per step as it finishes; a failed step's output
 // is shown in full.
 import type { BuildEvent } from "../build/events.js";
+import type { Phase } from "../util/phases.js";
 
 export type ProgressMode = "plain" | "tty" | "quiet";
 
@@ -44,12 +45,18 @@ export function progressPrinter(mode: ProgressMode, write: (s: string) => void):
             const out = Buffer.concat(logs.get(e.id) ?? []).toString();
             if (out) write(out.replace(/^/gm, "   > ").replace(/\s*$/, "\n"));
           } else write(`#${e.id} ERROR ${secs}s\n`);
-        } else if (mode === "plain") write(e.note === "CACHED" ? `#${e.id} CACHED\n` : `#${e.id} DONE ${secs}s\n`);
+        } else if (mode === "plain") {
+          if (e.phases?.length) write(`#${e.id} phases: ${formatPhases(e.phases)}\n`);
+          write(e.note === "CACHED" ? `#${e.id} CACHED\n` : `#${e.id} DONE ${secs}s\n`);
+        }
         else if (mode === "tty") write(`=> ${e.note === "CACHED" ? "CACHED " : ""}${names.get(e.id)} ${secs}s\n`);
         logs.delete(e.id);
         startedAt.delete(e.id);
         break;
       }
+      case "phases":
+        if (mode === "plain") write(`${e.label}: ${formatPhases(e.phases)}\n`);
+        break;
       case "info":
         if (mode !== "quiet") write(`${e.message}\n`);
         break;
@@ -63,4 +70,9 @@ export function progressPrinter(mode: ProgressMode, write: (s: string) => void):
       }
     }
   };
+}
+
+/** "mount 0.02s, run 12.30s, diff walk 0.41s, …": where a step's time went (--progress plain). */
+function formatPhases(phases: readonly Phase[]): string {
+  return `${phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(2)}s`).join(", ")}`;
 }

@@ -25,6 +25,7 @@ import { MediaType } from "../oci/media-types.js";
 import { KilnError } from "../util/errors.js";
 import { layerTarStream, type LayerTarOptions } from "./diff.js";
 import { DigestStream } from "./digest-stream.js";
+import { timePhase } from "../util/phases.js";
 
 export type GzipImpl = "auto" | "pigz" | "zlib" | "fflate";
 
@@ -66,18 +67,21 @@ export async function compressLayer(upper: string, destDir: string, opts: Compre
   const tarHash = new DigestStream({ highWaterMark: 1 << 20 });
   const blobHash = new DigestStream({ highWaterMark: 1 << 20 });
   try {
-    const tar = layerTarStream(upper, opts);
+    // The stream's time is the whole pass: tar, both digests, compressor, write.
+    const tar = layerTarStream(upper, { phase: `tar+${c.kind === "none" ? "digest" : c.kind}+write`, ...opts });
     // Destroying the source on abort fails every pipeline below (pigz is killed).
     if (opts.signal) addAbortSignal(opts.signal, tar);
     const file = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1 << 20 });
     await compressInto(c, tar, tarHash, blobHash, file);
     // fsync acts on the inode, so a second descriptor flushes what the stream wrote.
-    const fh = await open(tmp, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await timePhase("fsync", async () => {
+      const fh = await open(tmp, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

@@ -11,6 +11,7 @@ import { layerTarDigest } from "./digest-stream.js";
 import { mountOverlay, unmount } from "./overlay.js";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
 import type { LayerRecord } from "../image/image-state.js";
+import { timePhase } from "../util/phases.js";
 
 export interface LayerStepEnv {
   readonly snapshots: SnapshotIndex;
@@ -38,19 +39,20 @@ export async function runLayerStep(
   try {
     const lowers = layers.length ? env.snapshots.lowerDirs(layers.map((l) => l.chainId)) : [await emptyLower(env.tmpDir)];
     await inheritRootAttrs(upper, lowers[0]!);
-    await mountOverlay({ lowers, upper, work: workDir, target: merged });
+    await timePhase("mount", () => mountOverlay({ lowers, upper, work: workDir, target: merged }));
     try {
-      await work(merged);
+      await timePhase("run", () => work(merged));
     } finally {
-      await unmount(merged);
+      await timePhase("unmount", () => unmount(merged));
     }
     await rm(workDir, { recursive: true, force: true });
     if (!opts.keepEmpty && (await readdir(upper)).length === 0) return null;
-    if (env.sourceDateEpoch !== undefined) await clampMtimes(upper, env.sourceDateEpoch);
-    const { diffId } = await layerTarDigest(upper);
+    if (env.sourceDateEpoch !== undefined) await timePhase("clamp mtimes", () => clampMtimes(upper, env.sourceDateEpoch!));
+    // layerTarStream records the walk ("diff walk") and the stream ("tar+digest").
+    const { diffId } = await layerTarDigest(upper, { phase: "tar+digest" });
     const parent = layers.at(-1)?.chainId ?? null;
     const chainId = chainIdOf(parent, diffId);
-    await env.snapshots.commit(prepared, { chainId, diffId, parent });
+    await timePhase("snapshot", () => env.snapshots.commit(prepared, { chainId, diffId, parent }));
     committed = true;
     return { diffId, chainId };
   } finally {

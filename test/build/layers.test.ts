@@ -18,11 +18,13 @@ describe("kiln build: layers as umoci and runc see them", () => {
   let base: Map<string, string>;
   let built: Map<string, string>;
   let bundle: string;
+  let progress: string;
 
   beforeAll(async () => {
     const b = await kiln(["--root", ws.root, "build", "--progress", "plain", "-t", "layers:1", CONTEXT]);
     expect(b.stderr).toMatch(/naming to docker.io\/library\/layers:1/);
     expect(b.code).toBe(0);
+    progress = b.stderr;
     const unpack = (ref: string, dir: string) =>
       execFileSync("umoci", ["unpack", "--image", `${ws.root}:${ref}`, dir], { stdio: "pipe" });
     unpack("docker.io/library/busybox:latest", path.join(ws.work, "base"));
@@ -59,6 +61,19 @@ describe("kiln build: layers as umoci and runc see them", () => {
     expected.set("srv/app", "0755 0:0 dir");
     // Directories whose content changed keep their mode/owner; times are not compared.
     expect(Object.fromEntries(built)).toEqual(Object.fromEntries(expected));
+  });
+
+  it("--progress plain says where each step's time went and what writing the layers cost", () => {
+    // One phases line per executed layer step, right before its DONE: the
+    // overlay mount, the step's own work, the commit's walk, tar + digest, snapshot.
+    const runLine = progress.split("\n").findIndex((l) => /^#\d+ \[\d+\/\d+\] RUN rm \/bin\/vi/.test(l));
+    expect(runLine).toBeGreaterThan(-1);
+    const id = /^#(\d+)/.exec(progress.split("\n")[runLine]!)![1];
+    const phases = progress.split("\n").find((l) => l.startsWith(`#${id} phases: `));
+    expect(phases).toMatch(/^#\d+ phases: mount \d+\.\d\ds, run \d+\.\d\ds, unmount \d+\.\d\ds, diff walk \d+\.\d\ds, tar\+digest \d+\.\d\ds, snapshot \d+\.\d\ds$/);
+    expect(progress).toMatch(new RegExp(`#${id} phases: .*\n#${id} DONE `));
+    // The image's layers are written once, after the steps, and timed as well.
+    expect(progress).toMatch(/^exporting layers: .*tar\+\w+\+write \d+\.\d\ds/m);
   });
 
   it("the unpacked image runs under runc as its USER, in its WORKDIR, with its CMD", async () => {
