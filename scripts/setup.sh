@@ -19,9 +19,12 @@ PKGS=(runc busybox-static pigz zstd qemu-user-static binfmt-support uidmap fuse-
 # registry, docker and buildah to compare with, mmdebstrap for a Debian base,
 # Go for the SBOM fixtures, crun as the other runtime.
 TEST_PKGS=(crun skopeo umoci docker-registry apache2-utils attr docker.io buildah mmdebstrap golang-go)
+# The benchmarks (npm run bench) also time with hyperfine.
+BENCH_PKGS=(hyperfine)
 for_tests=0
 [[ ${KILN_SETUP_TESTS:-} == 1 || ${KILN_SETUP_BENCH:-} == 1 ]] && for_tests=1
 ((for_tests)) && PKGS+=("${TEST_PKGS[@]}")
+[[ ${KILN_SETUP_BENCH:-} == 1 ]] && PKGS+=("${BENCH_PKGS[@]}")
 
 # Debian packages: only the missing ones, and apt only when something is.
 missing=()
