@@ -2,11 +2,14 @@
 // cache first for every filesystem step. A hit reuses the recorded layer
 // (and its history entry, so a no-op rebuild gives the same digest); a miss
 // runs the handler, records the result, and says why it missed.
-import { isLayerInstruction, runInputs, stepInputs } from "../cache/step-inputs.js";
+import { copyKey, fileStepInputs, workdirKey } from "../cache/copy-key.js";
+import { runInputs } from "../cache/run-key.js";
+import { resolveCopy, resolveWorkdir } from "../plan/resolve-copy.js";
 import { resolveRun } from "../plan/resolve-run.js";
+import { copySources } from "../steps/copy-sources.js";
 import { runMountSources } from "../steps/run-mount-sources.js";
 import { explainMiss } from "../cache/explain.js";
-import { stepIdentity, type StepInputs, type StepRecords } from "../cache/records.js";
+import { stepIdentity, writtenInstruction, type StepInputs, type StepRecords } from "../cache/records.js";
 import type { StepTrace } from "../attest/build-trace.js";
 import type { StatMemo } from "../cache/stat-memo.js";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
@@ -22,7 +25,6 @@ import { KilnError } from "../util/errors.js";
 import type { Semaphore } from "../util/semaphore.js";
 import type { EventSink } from "./events.js";
 import type { InflightSteps } from "./inflight-steps.js";
-import { digestSources } from "../cache/content-digest.js";
 import { withLayer, type ImageState, type LayerRecord } from "../image/image-state.js";
 import type { FromSource } from "../snapshot/source-view.js";
 import { historyFor, locationOf, type StepContext } from "../steps/step-context.js";
@@ -127,6 +129,7 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       if (!isLayerInstruction(instr)) return applyInstruction(ctx, state, instr);
 
       let probe: { key: Digest; inputs: StepInputs } | undefined;
+      const point = { chainId: state.layers.at(-1)?.chainId ?? "", platform, epoch: env.sourceDateEpoch !== undefined ? String(env.sourceDateEpoch) : "" };
       let exec: () => Promise<ImageState> | ImageState;
       if (instr.kind === "run") {
         // Resolved once: the key is made of exactly what the executor runs.
@@ -136,29 +139,20 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
           run,
           locationOf(instr.location),
         );
-        probe = runInputs({ args, base: base.digest, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}) }, state, instr, run, sources);
+        probe = runInputs({ ...point, base: base.digest, args }, instr, run, sources);
         const runCtx = env.useCache ? ctx : { ...ctx, emptyCacheMounts: env.emptyCacheMounts };
         exec = () => applyRun(runCtx, state, instr.location, { run, sources });
+      } else if (instr.kind === "workdir") {
+        const workdir = resolveWorkdir(instr, { config: state.config, args });
+        probe = { key: workdirKey({ ...point, workdir }), inputs: fileStepInputs({ ...point, base: base.digest, instruction: instr.original }, workdir) };
+        exec = () => applyWorkdir(ctx, state, workdir);
       } else {
-        probe = await stepInputs(
-          {
-            contextDir: env.contextDir,
-            ignore: env.ignore,
-            memo: env.memo,
-            args,
-            base: base.digest,
-            fromChain: async (name) => {
-              const src = await env.fromSource(name, stage.index, instr.location);
-              if (src.kind === "layers") return src.layers.at(-1)?.chainId ?? "";
-              // A directory context is keyed on its content, like the build context.
-              return (await digestSources([{ rel: "", host: src.dir, isDir: true }], src.ignore, env.memo)).digest;
-            },
-            ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}),
-          },
-          state,
-          instr,
-        );
-        exec = () => applyInstruction(ctx, state, instr);
+        // Resolved once, sources selected and digested once: the key is made of exactly what the copy reads.
+        const copy = resolveCopy(instr, { config: state.config, args }, locationOf(instr.location));
+        const sources = await copySources({ contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, fromSource: ctx.fromSource }, copy, locationOf(instr.location));
+        // A URL source is known only once fetched: such a step is not cached.
+        probe = sources.content && { key: copyKey({ ...point, copy, content: sources.content }), inputs: fileStepInputs({ ...point, base: base.digest, instruction: writtenInstruction(instr) }, copy, sources) };
+        exec = () => applyCopy(ctx, state, instr.location, { copy, sources });
       }
       inputs = probe;
       const sid = stepIdentity(env.dockerfilePath, stage.index, index, platform);
@@ -322,14 +316,16 @@ function configPatch(before: ContainerConfig, after: ContainerConfig): Partial<C
   return Object.keys(patch).length ? (patch as Partial<ContainerConfig>) : undefined;
 }
 
-/** Every instruction but RUN, which runs as a resolved step (see runStage). */
-export function applyInstruction(ctx: StepContext, state: ImageState, instr: Exclude<Instruction, { kind: "run" }>): Promise<ImageState> | ImageState {
+type LayerInstruction = Extract<Instruction, { kind: "run" | "copy" | "add" | "workdir" }>;
+
+/** The steps that may change the filesystem: each is resolved, keyed and cached (see runStage). */
+function isLayerInstruction(i: Instruction): i is LayerInstruction {
+  return i.kind === "run" || i.kind === "copy" || i.kind === "add" || i.kind === "workdir";
+}
+
+/** The metadata instructions; RUN, COPY, ADD and WORKDIR run as resolved steps (see runStage). */
+export function applyInstruction(ctx: StepContext, state: ImageState, instr: Exclude<Instruction, LayerInstruction>): Promise<ImageState> | ImageState {
   switch (instr.kind) {
-    case "copy":
-    case "add":
-      return applyCopy(ctx, state, instr);
-    case "workdir":
-      return applyWorkdir(ctx, state, instr);
     case "env":
     case "label":
     case "expose":

@@ -25,6 +25,12 @@ export interface StepInputs {
   readonly epoch?: string;
 }
 
+/** The instruction as a record shows it: the logical line, then each heredoc body. */
+export function writtenInstruction(instr: { readonly original: string; readonly heredocs?: readonly { readonly name: string; readonly content: string }[] }): string {
+  const docs = instr.heredocs ?? [];
+  return instr.original + (docs.length ? `\n${docs.map((h) => `<<${h.name}\n${h.content}`).join("\n")}` : "");
+}
+
 export interface StepRecord {
   readonly version: 1;
   readonly key: Digest;

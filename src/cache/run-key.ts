@@ -8,7 +8,10 @@
 import { canonicalJson } from "../store/canonical-json.js";
 import type { ResolvedRun } from "../plan/resolve-run.js";
 import type { Digest } from "../oci/digest.js";
+import type { RunInstruction } from "../dockerfile/types.js";
+import type { StepPoint } from "./copy-key.js";
 import { digestFields } from "./key.js";
+import { writtenInstruction, type StepInputs } from "./records.js";
 
 export const RUN_KEY_VERSION = "kiln.cache.run.v2";
 
@@ -48,4 +51,32 @@ export function runKey(input: RunKeyInput): Digest {
     r.createdBy,
     ...list("mounts", r.mounts.map((m, i) => `${canonicalJson(m)}\n${input.mountContent[i] ?? ""}`)),
   ]);
+}
+
+/** What a bind mount reads, as the key and a miss explanation need it. */
+export interface MountContent {
+  readonly digest: string;
+  /** Context files (bind mounts of the context), to explain a miss. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** A mount of another stage, image or named context: its name. */
+  readonly name?: string;
+}
+
+/** The key of a resolved RUN and the inputs kept to explain a later miss. */
+export function runInputs(
+  point: StepPoint & { readonly base: string; readonly args: ReadonlyMap<string, string | undefined> },
+  instr: RunInstruction,
+  run: ResolvedRun,
+  content: readonly (MountContent | undefined)[],
+): { key: Digest; inputs: StepInputs } {
+  const { chainId, platform, epoch } = point;
+  const key = runKey({ chainId, platform, epoch, run, mountContent: content.map((c) => c?.digest ?? "") });
+  const instruction = writtenInstruction(instr);
+  const args = Object.fromEntries([...point.args].filter((e): e is [string, string] => e[1] !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const config = { Env: run.env, User: run.user, WorkingDir: run.cwd, Command: run.args, Network: run.network, Security: run.security, Mounts: run.mounts };
+  const files: Record<string, string> = {};
+  for (const c of content) Object.assign(files, c?.files ?? {});
+  const from = content.flatMap((c) => (c?.name !== undefined ? [`from:${c.name}:${c.digest}`] : [])).join(";");
+  const inputs: StepInputs = { instruction, platform, chainId, base: point.base, config, args, epoch, ...(Object.keys(files).length ? { files } : {}), ...(from ? { from } : {}) };
+  return { key, inputs };
 }
