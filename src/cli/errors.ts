@@ -26,6 +26,10 @@ export function systemErrorHint(code: string, uid: number | undefined): string |
   switch (code) {
     case "EACCES":
     case "EPERM":
+      // In kiln's own user namespace uid is 0, but the host sees the user.
+      if (process.env.KILN_ROOTLESS_UID) {
+        return `kiln runs without root here (as uid ${process.env.KILN_ROOTLESS_UID}, in a user namespace): the store and every path it writes must be yours; use the default store (~/.local/share/kiln) or --root DIR you own`;
+      }
       return uid !== 0
         ? "kiln needs root to mount overlays and run containers: run it as root (sudo), or use a store you own with --root DIR in rootless mode"
         : "permission denied even as root: check the path's owner and mount options (read-only or nosuid file system, or a security module)";

@@ -73,6 +73,13 @@ export async function main(argv: string[], io: Io = (defaultIo = processIo())): 
     io.out(topic && topic in COMMANDS ? commandUsage(topic) : mainUsage(await versionText()));
     return name ? 0 : 2;
   }
+  if (name === "info") {
+    if (args.includes("--help") || args.includes("-h")) {
+      io.out(commandUsage(name));
+      return 0;
+    }
+    return (await import("./info-command.js")).infoCommand(args, io, root ?? defaultStoreRoot(io.env));
+  }
   if (!(name in HANDLERS)) {
     io.err(`error: unknown command "${name}" (kiln --help lists the commands)\n`);
     return 2;

@@ -132,6 +132,10 @@ Examples:
   kiln image prune
   kiln image prune -a -f --filter until=168h`,
   },
+  info: {
+    usage: "kiln info [--format json]",
+    summary: "Show what kiln found here (runtime, overlay, rootless, subids, emulators, compression, store) and what to install",
+  },
   du: { usage: "kiln du [-v]", summary: "Show the store's disk usage: images, snapshots, build cache" },
   save: {
     usage: "kiln save [-o FILE] [--format docker|oci] IMAGE...",

@@ -7,6 +7,7 @@
 // in a user namespace exactly as it would for anyone. Nothing here skips: a
 // missing user, subid range or tool fails with the command that fixes it.
 import { execFile, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -178,5 +179,40 @@ describe("kiln as an ordinary user with subordinate ids", () => {
     // What the registry holds is readable by a client we did not write.
     const inspected = JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", `docker://${registry.host}/rl/${USER}:1`], { encoding: "utf8" })) as { Digest: string };
     expect(inspected.Digest).toBe(user.digest);
+  });
+
+  it("kiln info names the rootless mode, the user's subids and the overlay driver", async () => {
+    const r = await kilnAs(asUser, ["info"]);
+    expect(r.stdout).toMatch(/^mode: +rootless/m);
+    expect(r.stdout).toMatch(new RegExp(`^store: +${work}/xdg/kiln$`, "m"));
+    expect(r.stdout).toMatch(/^subids: +uids \d+-\d+ \(\/etc\/subuid\); gids \d+-\d+/m);
+    expect(r.stdout).toMatch(/^overlay: +kernel overlayfs in the user namespace/m);
+    expect(r.stdout).toMatch(/^emulators: +qemu-user for .*aarch64/m);
+    expect(r.stdout).not.toMatch(/missing:/);
+  });
+});
+
+describe("a user without subordinate ids", () => {
+  // nobody (65534) has no range in /etc/subuid: every command but info and help stops with the fix.
+  const nobody = (args: string[]) =>
+    run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", `HOME=${work}/nobody`, "PATH=/usr/bin:/bin", "node", BIN, ...args], { cwd: "/" }).then(
+      () => ({ code: 0, stderr: "", stdout: "" }),
+      (e: { code: number; stderr: string; stdout: string }) => e,
+    );
+
+  it("kiln build fails before touching a store, naming the lines to add to /etc/subuid and /etc/subgid", async () => {
+    const r = await nobody(["build", path.join(work, "single")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/user nobody \(uid 65534\) has no subordinate ids in \/etc\/subuid and \/etc\/subgid/);
+    expect(r.stderr).toMatch(/add the line "nobody:\d+:65536" to \/etc\/subuid and \/etc\/subgid/);
+    expect(r.stderr).toMatch(/usermod --add-subuids \d+-\d+ --add-subgids \d+-\d+ nobody/);
+    expect(existsSync(path.join(work, "nobody"))).toBe(false);
+  });
+
+  it("kiln info exits 1 and says what is missing", async () => {
+    const r = await nobody(["info"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^subids: +uids none/m);
+    expect(r.stdout).toMatch(/missing: as root: add "nobody:\d+:65536" to \/etc\/subuid and \/etc\/subgid/);
   });
 });
