@@ -1,15 +1,23 @@
 // Turns an upper dir into a compressed layer blob in ONE streaming pass:
 //   tar → sha256 (diffID) → compressor → sha256 (blob digest) → temp file
 //   → fsync → rename to destDir/<hex>.
-// Compression is kiln's hot path. Measured on this machine (2 cores, see
-// src/bench/snapshot-compress.ts), pigz beats node:zlib and fflate by using
-// every core, so gzip defaults to pigz when it is on PATH and to node:zlib
-// otherwise (fflate is kept as an option, it is slower than zlib here).
 //
-// All gzip variants write no name and mtime 0 in the gzip header, so the
-// output is deterministic for a given implementation and level. Different
-// implementations produce different (equally valid) bytes, so the blob
-// digest depends on the compressor; the diffID never does.
+// Deterministic by default, whatever the host has installed: gzip is
+// always node:zlib (the zlib built into Node, level 6, no name, mtime 0), so
+// a build gives the same blob digests on a machine with or without pigz
+// (pigz and zlib write different, equally valid bytes; before, the default
+// followed PATH). Measured on a 170 MB Debian minbase rootfs tar, 2 cores,
+// load 15-18, medians of 3 interleaved runs, CPU (user+sys) / wall seconds:
+// zlib -6 4.9 / 17.9, zlib -1 2.6 / 8.9, pigz -6 6.1 / 27.8 (on a loaded
+// machine its second thread buys nothing), zstd -3 -T1 1.0 / 3.2, zstd -3
+// -T0 1.2 / 6.2. pigz stays available as an explicit choice ({ impl:
+// "pigz" }) for those who accept its digests; zstd is the fast option.
+//
+// zstd (the zstd CLI; Node 20 has none built in) is deterministic for a
+// given zstd version and level: kiln always feeds it a pipe (no content
+// size in the frame), fixed level, --no-progress, and -T0, whose output is
+// the same for any number of worker threads (checked: -T1, -T2, -T0 give
+// identical bytes; only --single-thread differs, and kiln never uses it).
 import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -27,7 +35,7 @@ import { layerTarStream, type LayerTarOptions } from "./diff.js";
 import { DigestStream } from "./digest-stream.js";
 import { timePhase } from "../util/phases.js";
 
-export type GzipImpl = "auto" | "pigz" | "zlib" | "fflate";
+export type GzipImpl = "zlib" | "pigz" | "fflate";
 
 export type LayerCompression =
   | { kind: "gzip"; impl?: GzipImpl; level?: number }
@@ -35,7 +43,7 @@ export type LayerCompression =
   | { kind: "none" };
 
 export interface CompressOptions extends LayerTarOptions {
-  /** Default: gzip, level 6 (what docker and buildkit use), fastest available implementation. */
+  /** Default: gzip level 6 (what docker and buildkit use) through node:zlib, the same bytes on every host. */
   compression?: LayerCompression;
 }
 
@@ -50,16 +58,14 @@ export interface CompressedLayer {
 
 let pigzPresent: boolean | undefined;
 
-/** Whether `pigz` can be spawned (checked once per process). */
+/** Whether `pigz` can be spawned (checked once per process; for benchmarks). */
 export function hasPigz(): boolean {
   pigzPresent ??= spawnSync("pigz", ["--version"], { stdio: "ignore" }).status === 0;
   return pigzPresent;
 }
 
-/** The gzip implementation "auto" resolves to here. */
-export function defaultGzipImpl(): Exclude<GzipImpl, "auto"> {
-  return hasPigz() ? "pigz" : "zlib";
-}
+/** Default zstd level (zstd's own default). */
+export const ZSTD_DEFAULT_LEVEL = 3;
 
 export async function compressLayer(upper: string, destDir: string, opts: CompressOptions = {}): Promise<CompressedLayer> {
   const c = opts.compression ?? { kind: "gzip" };
@@ -106,11 +112,13 @@ export async function compressLayer(upper: string, destDir: string, opts: Compre
 async function compressInto(c: LayerCompression, tar: Readable, tarHash: DigestStream, blobHash: DigestStream, out: Writable): Promise<void> {
   if (c.kind === "none") return pipeline(tar, tarHash, blobHash, out);
   if (c.kind === "zstd") {
-    // -T0: all cores; --no-check would save 4 bytes but registries accept either.
-    return throughProcess("zstd", ["-q", "-c", `-${c.level ?? 3}`, "-T0"], tar, tarHash, blobHash, out);
+    // -T0: every core, same bytes as one worker (see the header). Levels
+    // above 19 need --ultra.
+    const level = c.level ?? ZSTD_DEFAULT_LEVEL;
+    return throughProcess("zstd", ["-q", "--no-progress", "-c", ...(level > 19 ? ["--ultra"] : []), `-${level}`, "-T0"], tar, tarHash, blobHash, out);
   }
   const level = c.level ?? 6;
-  const impl = c.impl === undefined || c.impl === "auto" ? defaultGzipImpl() : c.impl;
+  const impl = c.impl ?? "zlib";
   switch (impl) {
     case "pigz":
       // -n: no name/mtime in the header (deterministic); -p: every core.
