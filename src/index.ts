@@ -14,6 +14,11 @@ export type { BuildEvent, EventSink } from "./build/events.js";
 export { importRootfs, type ImportOptions } from "./import/rootfs-tarball.js";
 export { Store, defaultStoreRoot, type ResolvedImage } from "./store/index.js";
 export { pruneCache, type PruneOptions, type PruneResult } from "./cache/prune.js";
+// What the image commands do (kiln rmi, image prune, index create|inspect), as functions.
+export { gc, type GcResult } from "./images/gc.js";
+export { removeImages, type RemoveOptions, type RemoveOutcome, type RemoveResult } from "./images/remove.js";
+export { pruneImages, type PruneFilter, type PruneImagesOptions, type PruneImagesResult } from "./images/prune.js";
+export { createIndex, inspectIndex, type CreateIndexOptions, type CreatedIndex, type InspectedIndex } from "./images/create-index.js";
 export { parseDockerfile } from "./dockerfile/index.js";
 export type { Dockerfile, Instruction, Stage } from "./dockerfile/index.js";
 export * from "./oci/index.js";

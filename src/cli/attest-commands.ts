@@ -15,7 +15,7 @@ import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
 import { table } from "./format.js";
-import { sourceDescriptor } from "./index-commands.js";
+import { sourceDescriptor } from "../images/create-index.js";
 import { registryAccess, TRANSPORT } from "./registry-options.js";
 
 export const ATTEST_USAGE = `Usage: kiln attest ls [--remote] IMAGE

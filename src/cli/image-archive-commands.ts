@@ -13,7 +13,7 @@ import { normalizeTagName } from "../store/refs.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
-import { refNamed, requireImage } from "./image-remove-commands.js";
+import { refNamed, requireImage } from "../images/remove.js";
 
 export async function saveCommand(store: Store, argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseFlags({ command: "save",

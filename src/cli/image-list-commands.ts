@@ -8,7 +8,7 @@ import { ago, formatBytes, table } from "./format.js";
 import { parseTemplate } from "./go-template.js";
 import { layerHistory, layerReport } from "./layer-report.js";
 import { filterRows, formatItems, imageRows, shortId } from "./image-rows.js";
-import { requireImage } from "./image-remove-commands.js";
+import { requireImage } from "../images/remove.js";
 
 export async function imagesCommand(store: Store, argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseFlags({ command: "images",

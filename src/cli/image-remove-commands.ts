@@ -2,39 +2,18 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseFlags } from "./flags.js";
+import { familiarReference, parseReference } from "../oci/reference.js";
 import { snapshotSizes } from "../cache/prune.js";
 import { StepRecords } from "../cache/records.js";
-import type { ImageConfig } from "../oci/config.js";
-import { isDigest, type Digest } from "../oci/digest.js";
-import type { ImageManifest } from "../oci/manifest.js";
-import { familiarReference, parseReference } from "../oci/reference.js";
-import { collectGarbage, type GcResult } from "../store/gc.js";
-import { GC_LOCK } from "../store/leases.js";
-import { withStoreLock } from "../store/lock.js";
-import { normalizeTagName, type ImageRef } from "../store/refs.js";
+import { walkBlobs } from "../images/image-blobs.js";
+import { pruneImages, type PruneFilter } from "../images/prune.js";
+import { refNamed, removeImages, requireImage } from "../images/remove.js";
 import { chainIds, SnapshotIndex } from "../store/snapshot-index.js";
-import type { ResolvedImage, Store } from "../store/store.js";
+import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
 import type { Io } from "./commands.js";
 import { formatBytes, table } from "./format.js";
-import { imageRows, shortId, untilCutoff, walkBlobs, formatItems } from "./image-rows.js";
-
-export async function requireImage(store: Store, name: string): Promise<ResolvedImage> {
-  const img = await store.resolveImage(name);
-  if (!img) throw new KilnError("IMAGE_NOT_FOUND", `no such image: ${name}`, { hint: "kiln images lists the images in the store" });
-  return img;
-}
-
-/** The ref `name` denotes, when it is a name (not an ID). */
-export async function refNamed(store: Store, name: string): Promise<ImageRef | undefined> {
-  let full: string;
-  try {
-    full = normalizeTagName(name);
-  } catch {
-    return undefined;
-  }
-  return (await store.listImages()).find((r) => r.name === full);
-}
+import { formatItems, shortId, untilCutoff } from "./image-rows.js";
 
 export async function tagCommand(store: Store, argv: string[], io: Io): Promise<number> {
   const { positionals } = parseFlags({ command: "tag", args: argv, allowPositionals: true, options: {} });
@@ -56,96 +35,13 @@ export async function rmiCommand(store: Store, argv: string[], io: Io): Promise<
     options: { force: { type: "boolean", short: "f" }, "no-prune": { type: "boolean" } },
   });
   if (positionals.length === 0) throw new KilnError("USAGE", "kiln rmi needs at least one IMAGE", { hint: "e.g. kiln rmi myapp:1" });
-  const force = values.force ?? false;
-  let failed = false;
-  const removed = new Set<string>();
-  for (const arg of positionals) {
-    try {
-      const refs = await store.listImages();
-      const byName = await refNamed(store, arg);
-      if (byName) {
-        // docker: removing a name only untags; the image goes with its last name.
-        await store.untag(byName.name);
-        io.out(`Untagged: ${familiarReference(parseReference(byName.name))}\n`);
-        if (!refs.some((r) => r.name !== byName.name && r.descriptor.digest === byName.descriptor.digest)) removed.add(byName.descriptor.digest);
-        continue;
-      }
-      const img = await requireImage(store, arg);
-      const id = img.manifestDescriptor.digest;
-      const named = refs.filter((r) => r.descriptor.digest === id || (img.name !== undefined && r.name === img.name));
-      if (named.length > 1 && !force) {
-        throw new KilnError("CONFLICT", `unable to delete ${shortId(id, false)} (must be forced): it is referenced by ${named.length} names (${named.map((r) => familiarReference(parseReference(r.name))).join(", ")})`, {
-          hint: "remove the names one by one, or use kiln rmi -f",
-        });
-      }
-      const children = await dependents(store, img, new Set(named.map((r) => r.name)));
-      if (children.length && !force) {
-        throw new KilnError("CONFLICT", `unable to delete ${shortId(id, false)}: image is the base of ${children.map((c) => familiarReference(parseReference(c))).join(", ")}`, {
-          hint: "remove those images first, or use kiln rmi -f (their layers are kept)",
-        });
-      }
-      for (const r of named) {
-        await store.untag(r.name);
-        io.out(`Untagged: ${familiarReference(parseReference(r.name))}\n`);
-      }
-      for (const r of named) removed.add(r.descriptor.digest);
-      removed.add(id);
-    } catch (err) {
-      if (!(err instanceof KilnError)) throw err;
-      io.err(`error: ${err.format()}\n`);
-      failed = true;
-    }
+  const r = await removeImages(store, positionals, { force: values.force ?? false, prune: !values["no-prune"] });
+  for (const o of r.outcomes) {
+    if ("error" in o) io.err(`error: ${o.error.format()}\n`);
+    else for (const name of o.untagged) io.out(`Untagged: ${name}\n`);
   }
-  if (removed.size && !values["no-prune"]) {
-    const stillNamed = new Set((await store.listImages()).map((r) => r.descriptor.digest as string));
-    await gc(store);
-    for (const d of removed) if (!stillNamed.has(d) && !(await store.hasBlob(d as Digest))) io.out(`Deleted: ${d}\n`);
-  }
-  return failed ? 1 : 0;
-}
-
-/** Tagged images (other than `except`) built on top of `img`: its layers are a strict prefix of theirs. */
-async function dependents(store: Store, img: ResolvedImage, except: Set<string>): Promise<string[]> {
-  const mine = img.config.rootfs.diff_ids;
-  if (mine.length === 0) return [];
-  const out: string[] = [];
-  for (const r of await store.listImages()) {
-    if (except.has(r.name)) continue;
-    const other = await store.resolveImage(r.name).catch(() => undefined);
-    const theirs = other?.config.rootfs.diff_ids ?? [];
-    if (theirs.length > mine.length && mine.every((d, i) => theirs[i] === d)) out.push(r.name);
-  }
-  return out;
-}
-
-export function gc(store: Store): Promise<GcResult> {
-  const snapshots = new SnapshotIndex(store.paths.snapshots);
-  const records = new StepRecords(store.paths.cache, store.paths.tmp);
-  return withStoreLock(store.root, () => collectGarbage(store, snapshots, records), { name: GC_LOCK });
-}
-
-// ---------------------------------------------------------------- prune
-
-/** Manifests in the blob store that no name reaches: docker's dangling images. */
-async function danglingManifests(store: Store): Promise<{ digest: Digest }[]> {
-  const reachable = new Map<string, number>();
-  for (const r of await store.listImages()) await walkBlobs(store, r.descriptor, reachable);
-  const out: { digest: Digest }[] = [];
-  const dir = path.join(store.paths.blobs, "sha256");
-  for (const hex of await readdir(dir)) {
-    const d = `sha256:${hex}`;
-    if (!isDigest(d) || reachable.has(d)) continue;
-    const st = await stat(path.join(dir, hex)).catch(() => undefined);
-    if (!st || st.size > 4 << 20) continue; // manifests are small; layers are not
-    const head = await store.readBlob(d).catch(() => undefined);
-    if (!head || head[0] !== 0x7b) continue; // not JSON: a layer
-    const m = await store.readJson<ImageManifest>(d).catch(() => undefined);
-    if (!m || typeof m !== "object" || !m.config?.digest || !Array.isArray(m.layers)) continue;
-    const config = await store.readJson<ImageConfig>(m.config.digest).catch(() => undefined);
-    if (!config?.rootfs) continue;
-    out.push({ digest: d });
-  }
-  return out;
+  for (const d of r.deleted) io.out(`Deleted: ${d}\n`);
+  return r.outcomes.some((o) => "error" in o) ? 1 : 0;
 }
 
 export async function imagePruneCommand(store: Store, argv: string[], io: Io): Promise<number> {
@@ -166,36 +62,16 @@ export async function imagePruneCommand(store: Store, argv: string[], io: Io): P
       return 0;
     }
   }
-  const keep = (created: string | undefined, labels: Readonly<Record<string, string>>): boolean => {
-    for (const f of filters) {
-      const v = f.slice(f.indexOf("=") + 1);
-      if (f.startsWith("until=") && !(Date.parse(created ?? "") < untilCutoff(v))) return true;
-      if (f.startsWith("label=")) {
-        const le = v.indexOf("=");
-        const k = le < 0 ? v : v.slice(0, le);
-        if (!(k in labels) || (le >= 0 && labels[k] !== v.slice(le + 1))) return true;
-      }
-    }
-    return false;
+  const filterOf = (f: string): PruneFilter => {
+    const v = f.slice(f.indexOf("=") + 1);
+    if (f.startsWith("until=")) return { kind: "until", before: untilCutoff(v) };
+    const le = v.indexOf("=");
+    return le < 0 ? { kind: "label", key: v } : { kind: "label", key: v.slice(0, le), value: v.slice(le + 1) };
   };
-  const deleted = new Set<string>();
-  let out = "";
-  if (values.all) {
-    for (const row of await imageRows(store)) {
-      if (keep(row.created, row.image?.config.config?.Labels ?? {})) continue;
-      await store.untag(row.ref.name);
-      out += `untagged: ${row.repository}:${row.tag}\n`;
-      deleted.add(row.digest);
-    }
-  }
-  // Untagged manifests are garbage in kiln (nothing keeps them), so every
-  // dangling image goes, whatever the filters; they select named images (-a).
-  for (const d of await danglingManifests(store)) deleted.add(d.digest);
-  const r = await gc(store);
-  const gone = [];
-  for (const d of deleted) if (!(await store.hasBlob(d as Digest))) gone.push(d);
-  if (gone.length) out = `Deleted Images:\n${out}${gone.map((d) => `deleted: ${d}\n`).join("")}\n`;
-  io.out(`${out}Total reclaimed space: ${formatBytes(r.bytes)}\n`);
+  const r = await pruneImages(store, { all: values.all ?? false, filters: filters.map(filterOf) });
+  let out = r.untagged.map((n) => `untagged: ${n}\n`).join("");
+  if (r.deleted.length) out = `Deleted Images:\n${out}${r.deleted.map((d) => `deleted: ${d}\n`).join("")}\n`;
+  io.out(`${out}Total reclaimed space: ${formatBytes(r.reclaimedBytes)}\n`);
   return 0;
 }
 

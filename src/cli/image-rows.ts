@@ -1,12 +1,11 @@
 // Image rows as `kiln images` and friends list them: sizes, filters, --format.
-import { Annotation, type Descriptor } from "../oci/descriptor.js";
+import { Annotation } from "../oci/descriptor.js";
 import { type Digest } from "../oci/digest.js";
-import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
-import { isIndexMediaType } from "../oci/media-types.js";
 import { familiarReference, parseReference } from "../oci/reference.js";
 import { type ImageRef } from "../store/refs.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
+import { imageSize } from "../images/image-blobs.js";
 import { parseDuration, table } from "./format.js";
 import { parseTemplate } from "./go-template.js";
 
@@ -44,26 +43,6 @@ export async function imageRows(store: Store): Promise<ImageRow[]> {
     });
   }
   return rows;
-}
-
-/** Bytes of every blob an image (or index) holds, each counted once. */
-export async function imageSize(store: Store, desc: Descriptor): Promise<number> {
-  const seen = new Map<string, number>();
-  await walkBlobs(store, desc, seen);
-  return [...seen.values()].reduce((n, s) => n + s, 0);
-}
-
-export async function walkBlobs(store: Store, d: Descriptor, seen: Map<string, number>): Promise<void> {
-  if (seen.has(d.digest)) return;
-  seen.set(d.digest, d.size);
-  if (!(await store.hasBlob(d.digest))) return;
-  if (isIndexMediaType(d.mediaType)) {
-    for (const m of (await store.readJson<ImageIndex>(d.digest)).manifests) await walkBlobs(store, m, seen);
-    return;
-  }
-  const m = await store.readJson<ImageManifest>(d.digest).catch(() => undefined);
-  if (!m?.config) return;
-  for (const b of [m.config, ...m.layers]) seen.set(b.digest, b.size);
 }
 
 export function shortId(d: string, noTrunc: boolean): string {
