@@ -210,7 +210,8 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
       ...(values["cache-from"] ? { cacheFrom: values["cache-from"].map(parseCacheFrom) } : {}),
       pull: values.pull ?? false,
       // Pushed next: layers already in a registry stay there (the push mounts or skips them).
-      ...(pushTo.length > 0 ? { remoteLayers: "on-demand" as const } : {}),
+      // An SBOM scans the final filesystem, so it needs them all here.
+      ...(pushTo.length > 0 && !attestations.sbom ? { remoteLayers: "on-demand" as const } : {}),
       ...(values.jobs !== undefined ? { jobs: parseJobs(values.jobs) } : {}),
       ...(values["build-context"] ? { buildContexts: parseBuildContexts(values["build-context"]) } : {}),
       registry,
