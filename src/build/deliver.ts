@@ -10,6 +10,8 @@ import { exportDockerArchive } from "../export/docker-archive.js";
 import { toDockerMediaTypes } from "../export/docker-media-types.js";
 import { indexEntry, putIndex } from "../export/image-index.js";
 import { exportOciIndexLayout, exportOciLayout } from "../export/oci-layout.js";
+import { storeLayerBlob } from "../export/image-blobs.js";
+import type { GetLayerBlob } from "../export/types.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
@@ -157,8 +159,8 @@ async function publishImage(opts: BuildOptions, s: BuildSession, manifest: Descr
   const image = { manifestDescriptor: manifest, manifest: await s.store.readJson<ImageManifest>(manifest.digest), config };
   const name = tags[0] ? familiarReference(parseReference(tags[0])) : undefined;
   for (const o of opts.outputs ?? []) {
-    if (o.kind === "oci") await exportOciLayout({ store: s.store, image, dest: o.dest, tar: o.tar, ...(name ? { name } : {}) });
-    else if (o.kind === "docker") await exportDockerArchive({ store: s.store, image, dest: o.dest, repoTags: tags.map((t) => familiarReference(parseReference(t))) });
+    if (o.kind === "oci") await exportOciLayout({ store: s.store, getLayerBlob: layerFiles(opts, s), image, dest: o.dest, tar: o.tar, ...(name ? { name } : {}) });
+    else if (o.kind === "docker") await exportDockerArchive({ store: s.store, getLayerBlob: layerFiles(opts, s), image, dest: o.dest, repoTags: tags.map((t) => familiarReference(parseReference(t))) });
   }
   return manifest;
 }
@@ -178,7 +180,7 @@ async function publishIndex(opts: BuildOptions, s: BuildSession, entries: readon
       // One platform (build() refuses several): the docker archive of its image.
       const image = await s.store.resolveImage(first.digest, firstPlatform);
       if (!image) throw new Error("internal: built image not in the store");
-      await exportDockerArchive({ store: s.store, image, dest: o.dest, repoTags: tags.map((t) => familiarReference(parseReference(t))) });
+      await exportDockerArchive({ store: s.store, getLayerBlob: layerFiles(opts, s), image, dest: o.dest, repoTags: tags.map((t) => familiarReference(parseReference(t))) });
     }
   }
   return index;
@@ -209,4 +211,9 @@ function attestParameters(opts: BuildOptions, tags: readonly string[]): BuildPar
     network: opts.network ?? DEFAULT_NETWORK,
     ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
   };
+}
+
+/** Layer files for an export: a layer left in its registry (remoteLayers "on-demand") is fetched with the build's registry settings. */
+function layerFiles(opts: BuildOptions, s: BuildSession): GetLayerBlob {
+  return storeLayerBlob(s.store, buildRegistryAccess(opts));
 }
