@@ -1,9 +1,9 @@
 // One filesystem-changing step: an overlay over the current chain, the
 // step's work in the merged view, then the upper dir committed as a new
-// snapshot with its diffID. An empty upper means no layer (docker's
-// empty_layer), and nothing is committed, unless the step asks for its
-// layer anyway (WORKDIR: BuildKit's mkdir is a layer even when a no-op).
-import { chmod, chown, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
+// snapshot with its diffID. An empty upper is a layer too (an empty tar):
+// BuildKit's Dockerfile frontend commits every RUN, COPY, ADD and WORKDIR
+// (but WORKDIR /) as a layer, whether it changed anything or not.
+import { chmod, chown, mkdir, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { clampMtimes } from "../fsutil/clamp-mtimes.js";
@@ -26,8 +26,7 @@ export async function runLayerStep(
   env: LayerStepEnv,
   layers: readonly LayerRecord[],
   work: (rootfs: string) => Promise<void>,
-  opts: { readonly keepEmpty?: boolean } = {},
-): Promise<LayerRecord | null> {
+): Promise<LayerRecord> {
   await env.ensureChain?.(layers);
   const prepared = await env.snapshots.prepare();
   const upper = path.join(prepared, "fs");
@@ -46,7 +45,6 @@ export async function runLayerStep(
       await timePhase("unmount", () => unmount(merged));
     }
     await rm(workDir, { recursive: true, force: true });
-    if (!opts.keepEmpty && (await readdir(upper)).length === 0) return null;
     if (env.sourceDateEpoch !== undefined) await timePhase("clamp mtimes", () => clampMtimes(upper, env.sourceDateEpoch!));
     // layerTarStream records the walk ("diff walk") and the stream ("tar+digest").
     const { diffId } = await layerTarDigest(upper, { phase: "tar+digest" });

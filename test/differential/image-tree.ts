@@ -31,19 +31,30 @@ export interface SavedImage {
   layers: number;
 }
 
-/** Every member of a tar as name → bytes (docker-save tars are small here). */
+/**
+ * Every member of a tar as name → bytes (docker-save tars are small here).
+ * docker save stores a layer that occurs twice (an empty one, say) once and
+ * makes the second `layer.tar` a symlink to the first: those resolve too.
+ */
 async function members(source: Readable): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
+  const links = new Map<string, string>();
   const ex = tar.extract();
   ex.on("entry", (h, stream, next) => {
     const chunks: Buffer[] = [];
+    const name = h.name.replace(/^\.\//, "");
     stream.on("data", (c: unknown) => chunks.push(c as Buffer));
     stream.on("end", () => {
-      if (h.type === "file") out.set(h.name.replace(/^\.\//, ""), Buffer.concat(chunks));
+      if (h.type === "file") out.set(name, Buffer.concat(chunks));
+      else if (h.type === "symlink" && h.linkname) links.set(name, path.posix.join(path.posix.dirname(name), h.linkname));
       next();
     });
   });
   await pipeline(source, ex);
+  for (const [name, target] of links) {
+    const bytes = out.get(target);
+    if (bytes) out.set(name, bytes);
+  }
   return out;
 }
 
@@ -107,7 +118,11 @@ export async function readSavedImage(file: string): Promise<SavedImage> {
   const manifest = JSON.parse(files.get("manifest.json")!.toString("utf8")) as { Config: string; Layers: string[] }[];
   const m = manifest[0]!;
   const tree = new Map<string, Entry>();
-  for (const l of m.Layers) await applyLayer(tree, files.get(l)!);
+  for (const l of m.Layers) {
+    const layer = files.get(l);
+    if (!layer) throw new Error(`${file}: layer ${l} is not in the tar`);
+    await applyLayer(tree, layer);
+  }
   // Hard-link groups by their members' paths: the first member names the group.
   const groups = new Map<string, string[]>();
   for (const [p, e] of tree) if (e.linkGroup) groups.set(e.linkGroup, [...(groups.get(e.linkGroup) ?? []), p]);
