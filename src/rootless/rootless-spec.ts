@@ -7,7 +7,9 @@
 //   its own netns and gets a fresh sysfs.
 // - device cgroup rules cannot be written without root (runc's rootless
 //   cgroup manager skips cgroups it cannot create, but not explicit rules),
-//   and every device is already the host's own, bound in by runc.
+//   and every device is already the host's own, bound in by runc;
+// - nor can a pids limit be set (no cgroup of our own): a clear error.
+import { KilnError } from "../util/errors.js";
 import { inUserNamespace } from "./namespace.js";
 
 interface Mount {
@@ -30,6 +32,14 @@ export function adjustForUserNamespace<T extends object>(spec: T, rootless = inU
     s.mounts = s.mounts.map((m) =>
       m.type === "sysfs" ? { destination: m.destination, type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] } : m,
     );
+  }
+  if (s.linux?.resources?.pids) {
+    // runc's rootless cgroup manager can only apply limits in a cgroup
+    // delegated to the user (cgroup v2 + systemd); refused here rather than
+    // as runc's "container could not join or create cgroup".
+    throw new KilnError("ROOTLESS_NO_CGROUPS", "--pids-limit needs a cgroup kiln cannot create without root", {
+      hint: "build without --pids-limit, or as root",
+    });
   }
   if (s.linux?.resources?.devices) {
     delete s.linux.resources.devices;
