@@ -5,7 +5,7 @@ import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { BuildTrace } from "./build-trace.js";
 import { hashFile } from "../cache/content-digest.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import { withRootfsView } from "../export/outputs.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { sha256Digest } from "../oci/digest.js";

@@ -306,14 +306,26 @@ async function fromImage(store: Store, snapshots: SnapshotIndex, stage: Stage, n
   const resolved =
     named?.kind === "oci-layout"
       ? await imageFromOciLayout(store, named.path, named.tag, want)
-      : await baseImage(store, name, want, opts, opts.onEvent ?? ignoreEvents, loc);
+      : await baseImage(
+          store,
+          name,
+          want,
+          {
+            pull: opts.pull === true,
+            onDemand: opts.remoteLayers === "on-demand",
+            client: buildRegistryAccess(opts),
+            info: (message) => (opts.onEvent ?? ignoreEvents)({ kind: "info", message }),
+          },
+          loc,
+        );
   const have = { os: resolved.config.os, architecture: resolved.config.architecture, ...(resolved.config.variant ? { variant: resolved.config.variant } : {}) };
   if (!platformMatches(want, have)) {
     throw new KilnError("PLATFORM_MISMATCH", `base image "${name}" is ${formatPlatform(have)}, but the build is for ${formatPlatform(want)}`, { location: loc });
   }
   // A base left in its registry (remoteLayers "on-demand"): its layers are offered, not fetched.
   const origin = (resolved as { origin?: RemoteOrigin }).origin;
-  const remote = origin ? { lazy, source: { name, origin, fetch: async (d: Descriptor) => (await import("../registry/remote-blob.js")).fetchFromOrigin(store, d, origin, buildRegistryAccess(opts)) } } : undefined;
-  const layers = await ensureBaseSnapshots(store, snapshots, resolved.manifest, resolved.config, remote);
+  const source = origin ? { name, origin, fetch: async (d: Descriptor) => (await import("../registry/remote-blob.js")).fetchFromOrigin(store, d, origin, buildRegistryAccess(opts)) } : undefined;
+  const offer = source ? (diffId: Digest, blob: Descriptor) => lazy.offer(diffId, source, blob) : undefined;
+  const layers = await ensureBaseSnapshots(store, snapshots, resolved.manifest, resolved.config, offer);
   return { state: stateFromImage(resolved.config, layers), digest: resolved.manifestDescriptor.digest };
 }

@@ -19,7 +19,7 @@ import { KilnError } from "../util/errors.js";
 import type { BuildTrace } from "../attest/build-trace.js";
 import { buildPlatform, type PlatformRun } from "./build-platform.js";
 import { deliver, type PlatformBuild, type PushedImage, type WrittenOutput } from "./deliver.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import { buildRegistryAccess, type BuildOptions } from "./options.js";
 import { openSession, type BuildSession } from "./session.js";
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import { attestationEntries, wantsAttestations, writeLocalAttestations, type BuildParameters } from "../attest/attach.js";
 import { exportDockerArchive } from "../export/docker-archive.js";
 import { toDockerMediaTypes } from "../export/docker-media-types.js";
-import { indexEntry, putIndex } from "../export/image-index.js";
+import { indexEntry, putIndex } from "../store/image-index.js";
 import { exportOciIndexLayout, exportOciLayout } from "../export/oci-layout.js";
 import { storeLayerBlob } from "../export/image-blobs.js";
 import type { GetLayerBlob } from "../export/types.js";
@@ -21,7 +21,7 @@ import { familiarReference, formatReference, normalizeReference, parseReference 
 import { DEFAULT_NETWORK } from "../exec/runtime-spec.js";
 import type { BuildTrace } from "../attest/build-trace.js";
 import type { PlatformRun } from "./build-platform.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import { ensureLayerBlob } from "../snapshot/layer-blobs.js";
 import { withPhases } from "../util/phases.js";
 import { annotationsFor, buildRegistryAccess, type BuildOptions, type Output } from "./options.js";

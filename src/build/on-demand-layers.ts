@@ -15,7 +15,7 @@ import { recordRemoteBlob } from "../store/remote-blobs.js";
 import type { SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import { ensureLayerBlob, knownBlob, recordedBlob, recordLayerBlob } from "../snapshot/layer-blobs.js";
 import { unpackLayer } from "../snapshot/unpack-layer.js";
 

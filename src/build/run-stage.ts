@@ -25,7 +25,8 @@ import { KilnError } from "../util/errors.js";
 import type { Semaphore } from "../util/semaphore.js";
 import type { EventSink } from "./events.js";
 import type { InflightSteps } from "./inflight-steps.js";
-import { withLayer, type ImageState, type LayerRecord } from "../image/image-state.js";
+import { withLayer, type ImageState } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import type { FromSource } from "../snapshot/source-view.js";
 import { historyFor, locationOf, type StepContext } from "../steps/step-context.js";
 import { applyCopy } from "../steps/copy.js";
@@ -277,7 +278,7 @@ function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyM
     runtime: env.runtime,
     ...(env.runtimeSearchPath !== undefined ? { runtimeSearchPath: env.runtimeSearchPath } : {}),
     created,
-    emit: env.emit,
+    log: (stream, data) => env.emit({ kind: "step-log", id, stream, data }),
     args,
     proxyEnv: env.proxyEnv,
     ...(env.signal ? { signal: env.signal } : {}),

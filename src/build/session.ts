@@ -90,7 +90,7 @@ export async function openSession(opts: BuildOptions, labelPlatforms: boolean): 
   opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
   if (opts.signal?.aborted) stop.abort();
   const snapshots = new SnapshotIndex(store.paths.snapshots);
-  const cacheLayers = new LazyLayers(emit);
+  const cacheLayers = new LazyLayers((message) => emit({ kind: "warning", message }));
   const gcLocked = <T>(fn: () => Promise<T>) => withStoreLock(store.root, fn, { name: GC_LOCK });
   const onDemand =
     opts.remoteLayers === "on-demand"

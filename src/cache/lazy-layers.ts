@@ -6,7 +6,6 @@
 // What is remembered here lives in memory for one build: a cache that is
 // gone by the next build cannot make that build fail. A blob that cannot be
 // fetched makes its step a miss (the step runs), never a failed build.
-import type { EventSink } from "../build/events.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
 import type { RemoteOrigin } from "../store/remote-blobs.js";
@@ -32,10 +31,11 @@ export class LazyLayers {
   readonly #broken = new Set<BlobSource>();
   /** Two stages hitting the same layer at once share one download. */
   readonly #inFlight = new Map<Digest, Promise<Descriptor | undefined>>();
-  readonly #emit: EventSink;
+  /** Where a skipped cache layer is reported (the build's warnings). */
+  readonly #warn: (message: string) => void;
 
-  constructor(emit: EventSink) {
-    this.#emit = emit;
+  constructor(warn: (message: string) => void) {
+    this.#warn = warn;
   }
 
   /** Several --cache-from may offer one layer: they are tried in the order given. */
@@ -69,7 +69,7 @@ export class LazyLayers {
     const offers = this.#offers.get(diffId) ?? [];
     const bad = offers.find((o) => o.blob.digest === blob.digest);
     this.#offers.set(diffId, offers.filter((o) => o !== bad));
-    this.#emit({ kind: "warning", message: `cache layer ${blob.digest} from ${bad?.source.name ?? "the imported cache"} unpacks to ${got}, not to ${diffId} as the cache says: the step runs instead` });
+    this.#warn(`cache layer ${blob.digest} from ${bad?.source.name ?? "the imported cache"} unpacks to ${got}, not to ${diffId} as the cache says: the step runs instead`);
   }
 
   async #fetch(diffId: Digest): Promise<Descriptor | undefined> {
@@ -81,7 +81,7 @@ export class LazyLayers {
       } catch (err) {
         this.#broken.add(source);
         const why = err instanceof Error ? err.message : String(err);
-        this.#emit({ kind: "warning", message: `cache layer ${blob.digest} could not be fetched from ${source.name} (${why}): the step runs instead, and this build tries no other layer from there` });
+        this.#warn(`cache layer ${blob.digest} could not be fetched from ${source.name} (${why}): the step runs instead, and this build tries no other layer from there`);
       }
     }
     return undefined;

@@ -18,10 +18,6 @@ export interface FetchedFile {
   readonly cleanup: () => Promise<void>;
 }
 
-export function isRemoteUrl(s: string): boolean {
-  return /^https?:\/\//i.test(s);
-}
-
 export async function fetchUrl(url: string, tmpDir: string, checksum: string | undefined, loc: SourceLocation, signal?: AbortSignal): Promise<FetchedFile> {
   if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) {
     throw new KilnError("INVALID_CHECKSUM", `--checksum=${checksum}: expected sha256:<64 hex digits>`, { location: loc });

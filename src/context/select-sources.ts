@@ -2,11 +2,11 @@
 // (Go filepath.Match syntax plus `**` for any depth, see path-glob.ts) matched against the context after .dockerignore; a wildcard that
 // matches nothing selects nothing. Symlinks in the context never lead outside it.
 import { lstat, readdir } from "node:fs/promises";
-import path from "node:path";
 import { KilnError, type SourceLocation } from "../util/errors.js";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import type { IgnoreMatcher } from "./dockerignore.js";
 import { pathGlob } from "./path-glob.js";
+import { cleanSource } from "./source-names.js";
 
 export interface SelectedSource {
   /** Context-relative slash path ("" for the context root). */
@@ -20,12 +20,6 @@ const MAGIC = /[*?[\]]/;
 
 export function hasWildcard(src: string): boolean {
   return MAGIC.test(src);
-}
-
-/** Normalise a source as docker does: relative to the context, never above it. */
-export function cleanSource(src: string): string {
-  const norm = path.posix.normalize(`/${src}`);
-  return norm === "/" ? "" : norm.slice(1).replace(/\/+$/, "");
 }
 
 export async function selectSources(

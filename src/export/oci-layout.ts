@@ -10,7 +10,7 @@ import { normalizeTagName } from "../store/refs.js";
 import type { Store } from "../store/store.js";
 import { type TreeEntry, writeDirectory, writeTarFile } from "./file-tree.js";
 import { blobEntryPath, imageBlobEntries, storeLayerBlob } from "./image-blobs.js";
-import { closureOf } from "./image-index.js";
+import { closureOf } from "../store/image-index.js";
 import { isIndexMediaType, isManifestMediaType } from "../oci/media-types.js";
 import { stat } from "node:fs/promises";
 import { KilnError } from "../util/errors.js";

@@ -8,7 +8,7 @@ import { mountReadOnlyView, unmount } from "../snapshot/overlay.js";
 import type { SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import { KilnError } from "../util/errors.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 
 /** The final root filesystem as plain files: a read-only overlay view copied out. */
 export async function exportRootfs(store: Store, snapshots: SnapshotIndex, layers: readonly LayerRecord[], dest: string): Promise<void> {

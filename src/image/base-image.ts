@@ -8,16 +8,25 @@ import type { Platform } from "../oci/platform.js";
 import type { RemoteOrigin } from "../store/remote-blobs.js";
 import type { ResolvedImage, Store } from "../store/store.js";
 import { KilnError, type SourceLocation } from "../util/errors.js";
-import type { EventSink } from "../build/events.js";
-import { buildRegistryAccess, type BuildOptions } from "../build/options.js";
+import type { ClientOptions } from "../registry/client.js";
+
+export interface BaseImageOptions {
+  /** --pull: ask the registry even when the store has the name. */
+  readonly pull: boolean;
+  /** Registry access, with the build's abort signal. */
+  readonly client: ClientOptions;
+  /** Told after a pull ("pulled busybox:latest (sha256:…) from host"). */
+  readonly info: (message: string) => void;
+  /** Leave the layers in the registry (remoteLayers "on-demand"): only the manifest and config come now. */
+  readonly onDemand: boolean;
+}
 
 /** `origin`: set when the layers were left in the registry (remoteLayers "on-demand"): where to fetch them. */
 export async function baseImage(
   store: Store,
   name: string,
   want: Platform,
-  opts: Pick<BuildOptions, "pull" | "registry" | "signal" | "remoteLayers">,
-  emit: EventSink,
+  opts: BaseImageOptions,
   location: SourceLocation,
 ): Promise<ResolvedImage & { readonly origin?: RemoteOrigin }> {
   let missing = "is not in the local store";
@@ -31,13 +40,13 @@ export async function baseImage(
     if (local) return local;
   }
   // On demand: the manifest and config now, each layer when a step or an output needs it.
-  const lazy = opts.remoteLayers === "on-demand";
+  const lazy = opts.onDemand;
   const { pullImage } = await import("../registry/pull.js");
   const { familiarReference, parseReference } = await import("../oci/reference.js");
   let host = "";
   try {
     const r = await pullImage({
-      ...buildRegistryAccess(opts),
+      ...opts.client,
       store,
       ref: name,
       platform: want,
@@ -47,10 +56,10 @@ export async function baseImage(
       },
     });
     const ref = parseReference(r.reference);
-    emit({ kind: "info", message: `${lazy ? "resolved" : "pulled"} ${familiarReference(ref)} (${r.manifestDescriptor.digest}) from ${host}` });
+    opts.info(`${lazy ? "resolved" : "pulled"} ${familiarReference(ref)} (${r.manifestDescriptor.digest}) from ${host}`);
     return lazy ? { ...r, origin: { registry: ref.registry, repository: ref.repository } } : r;
   } catch (e) {
-    if (opts.signal?.aborted) throw e;
+    if (opts.client.signal?.aborted) throw e;
     const err = e as KilnError;
     throw new KilnError(err.code ?? "PULL_FAILED", `base image "${name}" ${missing}, and pulling it failed: ${err.message}`, {
       location,

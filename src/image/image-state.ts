@@ -1,13 +1,8 @@
 // The image a stage is building, as an immutable value: every instruction
 // returns a new state (go-containerregistry's mutate, in spirit).
 import { DEFAULT_PATH, envLookup, type ContainerConfig, type HistoryEntry, type ImageConfig } from "../oci/config.js";
-import type { Digest } from "../oci/digest.js";
 import type { Platform } from "../oci/platform.js";
-
-export interface LayerRecord {
-  readonly diffId: Digest;
-  readonly chainId: Digest;
-}
+import type { LayerRecord } from "../store/snapshot-index.js";
 
 export interface ImageState {
   readonly platform: Platform;

@@ -2,8 +2,8 @@
 // `docker buildx imagetools create` does on a registry): the last step of
 // building each platform on its own runner. And what an index holds
 // (`kiln index inspect`).
-import { manifestPlatform, putIndex } from "../export/image-index.js";
-import { type IndexSourceReader, mergeIndexSources } from "../export/index-merge.js";
+import { manifestPlatform, putIndex } from "../store/image-index.js";
+import { type IndexSourceReader, mergeIndexSources } from "../store/index-merge.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { isDigest, sha256Digest, type Digest } from "../oci/digest.js";
 import { imageIndex, type ImageIndex } from "../oci/manifest.js";

@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { addAbortSignal } from "node:stream";
 import path from "node:path";
 import { ensureLayerBlob } from "../snapshot/layer-blobs.js";
-import { tagMerged } from "../export/image-index.js";
+import { tagMerged } from "../store/image-index.js";
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
 import { clampMtimes } from "../fsutil/clamp-mtimes.js";

@@ -1,13 +1,12 @@
 // COPY, ADD and WORKDIR, in their stage and with the image config they run
 // on, turned into the one value that both the cache key (cache/file-step-key.ts)
-// and the executor (build/steps/copy.ts, workdir.ts) consume: every word
+// and the executor (steps/copy.ts, workdir.ts) consume: every word
 // expanded, each source classified (a path, a URL, a heredoc body), the
 // destination made absolute, --chown and --chmod typed. Pure: no I/O. What
 // a path source selects and its content digest are found by the builder
-// (build/copy-sources.ts), which has the filesystems.
+// (steps/copy-sources.ts), which has the filesystems.
 import path from "node:path";
-import { isRemoteUrl } from "../context/fetch-url.js";
-import { cleanSource } from "../context/select-sources.js";
+import { cleanSource, isRemoteUrl } from "../context/source-names.js";
 import { expandWord, type VarLookup } from "../dockerfile/expand.js";
 import type { AddInstruction, CopyInstruction, WorkdirInstruction } from "../dockerfile/types.js";
 import { parseChmodSpec } from "../fsutil/chmod-spec.js";

@@ -17,7 +17,7 @@ import { canonicalJson } from "../store/canonical-json.js";
 import { sha256Digest } from "../oci/digest.js";
 import { KilnError } from "../util/errors.js";
 import { readCapped } from "../util/read-capped.js";
-import { type IndexSourceReader, mergeIndexSources } from "../export/index-merge.js";
+import { type IndexSourceReader, mergeIndexSources } from "../store/index-merge.js";
 import { mountBlob } from "./blob-upload.js";
 import type { ClientOptions, RegistryClient } from "./client.js";
 import { clientFor } from "./hosts.js";

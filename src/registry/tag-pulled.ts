@@ -14,7 +14,7 @@ import { isIndexMediaType } from "../oci/media-types.js";
 import { formatPlatform, normalizePlatform, type Platform } from "../oci/platform.js";
 import { withStoreLock } from "../store/lock.js";
 import type { Store } from "../store/store.js";
-import { indexEntry, mergeIndexEntries, putIndex, TAG_MERGE_LOCK, taggedDescriptor } from "../export/image-index.js";
+import { indexEntry, mergeIndexEntries, putIndex, TAG_MERGE_LOCK, taggedDescriptor } from "../store/image-index.js";
 
 export async function tagPulledPlatform(
   store: Store,

@@ -15,7 +15,7 @@
 //   README says so), and removing markers keeps the times it found.
 import { lstat, readdir, rm, utimes } from "node:fs/promises";
 import path from "node:path";
-import { dumpXattrs, restoreXattrs, run } from "../snapshot/xattr.js";
+import { dumpXattrs, restoreXattrs, run } from "../fsutil/xattr.js";
 
 const FUSE_OPAQUE = "user.fuseoverlayfs.opaque";
 

@@ -10,7 +10,7 @@
 // metacopy, reads user.overlay.opaque in lowers, and marks opaque dirs it
 // makes with user.fuseoverlayfs.opaque (namespace.ts knows both).
 import { KilnError } from "../util/errors.js";
-import { run } from "../snapshot/xattr.js";
+import { run } from "../fsutil/xattr.js";
 import { normalizeFuseUpper } from "./fuse-upper.js";
 import { findOnPath } from "./tools.js";
 

@@ -2,27 +2,28 @@
 // The diffID is checked while extracting: a blob whose content does not
 // match the config's diff_ids never becomes a snapshot.
 import type { ImageConfig } from "../oci/config.js";
+import type { Descriptor } from "../oci/descriptor.js";
+import type { Digest } from "../oci/digest.js";
 import type { ImageManifest } from "../oci/manifest.js";
 import type { Store } from "../store/store.js";
 import { chainIds, type SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
-import type { BlobSource, LazyLayers } from "../cache/lazy-layers.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import { knownBlob, recordLayerBlob } from "./layer-blobs.js";
 import { unpackLayer } from "./unpack-layer.js";
 
 /**
- * With `remote` (a base whose layers were left in its registry), a layer
- * the store lacks is offered there instead of unpacked: it comes over when
- * a step needs the filesystem (build/on-demand-layers.ts), and so does every
- * layer above it.
+ * With `offerRemote` (a base whose layers were left in its registry), a
+ * layer the store lacks is offered from there instead of unpacked: it comes
+ * over when a step needs the filesystem (build/on-demand-layers.ts), and so
+ * does every layer above it.
  */
 export async function ensureBaseSnapshots(
   store: Store,
   snapshots: SnapshotIndex,
   manifest: ImageManifest,
   config: ImageConfig,
-  remote?: { readonly lazy: LazyLayers; readonly source: BlobSource },
+  offerRemote?: (diffId: Digest, blob: Descriptor) => void,
 ): Promise<LayerRecord[]> {
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
@@ -35,9 +36,9 @@ export async function ensureBaseSnapshots(
     const diffId = diffIds[i]!;
     const chainId = chains[i]!;
     const blob = manifest.layers[i]!;
-    if (remote && (deferred || !(await snapshots.get(chainId))) && (deferred || !(await store.hasBlob(blob.digest)))) {
+    if (offerRemote && (deferred || !(await snapshots.get(chainId))) && (deferred || !(await store.hasBlob(blob.digest)))) {
       deferred = true;
-      remote.lazy.offer(diffId, remote.source, blob);
+      offerRemote(diffId, blob);
       out.push({ diffId, chainId });
       continue;
     }

@@ -19,7 +19,7 @@ import { pipeline } from "node:stream/promises";
 import { KilnError } from "../util/errors.js";
 import { BLOCK, encodeHeader, padding, type TarEntry } from "../tar/tar-header.js";
 import { isOpaqueDir, isOverlayXattr } from "../rootless/namespace.js";
-import { dumpXattrs } from "./xattr.js";
+import { dumpXattrs } from "../fsutil/xattr.js";
 import { addPhase } from "../util/phases.js";
 
 export interface LayerTarOptions {

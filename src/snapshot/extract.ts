@@ -19,7 +19,7 @@ import { KilnError } from "../util/errors.js";
 import { readTar } from "../tar/tar-reader.js";
 import type { TarEntry } from "../tar/tar-header.js";
 import { inUserNamespace, isOverlayXattr, overlayXattrPrefix } from "../rootless/namespace.js";
-import { restoreXattrs, run } from "./xattr.js";
+import { restoreXattrs, run } from "../fsutil/xattr.js";
 
 const WH_PREFIX = ".wh.";
 const WH_OPAQUE = ".wh..wh..opq";

@@ -12,7 +12,7 @@ import type { Store } from "../store/store.js";
 import { writeFileDurable } from "../store/durable-file.js";
 import type { SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 
 function recordPath(store: Store, diffId: Digest): string {
   return path.join(store.paths.cache, "layer-blobs", `${digestHex(diffId)}.json`);

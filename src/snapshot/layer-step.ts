@@ -10,7 +10,7 @@ import { clampMtimes } from "../fsutil/clamp-mtimes.js";
 import { layerTarDigest } from "./digest-stream.js";
 import { mountOverlay, unmount } from "./overlay.js";
 import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import { timePhase } from "../util/phases.js";
 
 export interface LayerStepEnv {

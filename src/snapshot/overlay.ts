@@ -26,7 +26,7 @@ import path from "node:path";
 import { KilnError } from "../util/errors.js";
 import { inUserNamespace } from "../rootless/namespace.js";
 import { afterUnmountInUserNamespace, mountInUserNamespace, USERNS_OVERLAY_OPTS } from "../rootless/overlay-driver.js";
-import { run } from "./xattr.js";
+import { run } from "../fsutil/xattr.js";
 
 export interface OverlayMount {
   /** Lower layers, topmost first. May be empty (FROM scratch). */

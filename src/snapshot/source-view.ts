@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ignoreMatcher, type IgnoreMatcher } from "../context/dockerignore.js";
 import { mountReadOnlyView, unmount } from "./overlay.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import type { LayerStepEnv } from "./layer-step.js";
 
 export interface SourceView {

@@ -12,7 +12,7 @@ import { digestFields } from "../cache/key.js";
 import type { StatMemo } from "../cache/stat-memo.js";
 import type { ResolvedCopy } from "../plan/resolve-copy.js";
 import type { SourceLocation } from "../util/errors.js";
-import type { LayerRecord } from "../image/image-state.js";
+import type { LayerRecord } from "../store/snapshot-index.js";
 import type { FromSource } from "../snapshot/source-view.js";
 
 export type CopyOrigin =

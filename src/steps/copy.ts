@@ -15,8 +15,8 @@ import { selectSources, type SelectedSource } from "../context/select-sources.js
 import type { Location } from "../dockerfile/types.js";
 import { resolveUser } from "../exec/user.js";
 import { parseChmodSpec } from "../fsutil/chmod-spec.js";
-import { copyIntoRoot, createdDirMode, ensureDir, type CopyOptions, type Ownership } from "../fsutil/copy-into-root.js";
-import { extractArchiveInto, isArchive } from "../fsutil/extract-archive.js";
+import { copyIntoRoot, createdDirMode, ensureDir, type CopyOptions, type Ownership } from "./copy-into-root.js";
+import { extractArchiveInto, isArchive } from "./extract-archive.js";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import type { CopyOwner, ResolvedCopy } from "../plan/resolve-copy.js";
 import { KilnError, type SourceLocation } from "../util/errors.js";

@@ -10,7 +10,7 @@ import type { RunMount } from "../dockerfile/run-flags.js";
 import type { ExtraMount } from "../exec/runtime-spec.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import { serveAgentProxy } from "../exec/ssh-agent.js";
-import { copyIntoRoot } from "../fsutil/copy-into-root.js";
+import { copyIntoRoot } from "./copy-into-root.js";
 import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import { KilnError, type SourceLocation } from "../util/errors.js";
 import type { StepContext } from "./step-context.js";

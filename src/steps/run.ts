@@ -9,7 +9,7 @@ import type { Location } from "../dockerfile/types.js";
 import { runContainer } from "../exec/run-container.js";
 import { ensureEmulation } from "../exec/emulation.js";
 import { resolveUser } from "../exec/user.js";
-import { ensureDir } from "../fsutil/copy-into-root.js";
+import { ensureDir } from "./copy-into-root.js";
 import { KilnError } from "../util/errors.js";
 import { withLayer, type ImageState } from "../image/image-state.js";
 import { runLayerStep } from "../snapshot/layer-step.js";
@@ -33,7 +33,7 @@ export async function applyRun(ctx: StepContext, state: ImageState, location: Lo
   const out = (stream: "stdout" | "stderr") =>
     new Writable({
       write(chunk: Buffer, _enc, cb) {
-        ctx.emit({ kind: "step-log", id: ctx.stepId, stream, data: chunk });
+        ctx.log(stream, chunk);
         cb();
       },
     });

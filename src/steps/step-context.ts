@@ -9,7 +9,6 @@ import type { SandboxOptions } from "../exec/sandbox.js";
 import type { SecretSource } from "../exec/secret-source.js";
 import type { SshSource } from "../exec/ssh-agent.js";
 import { envLookup } from "../oci/config.js";
-import type { EventSink } from "../build/events.js";
 import type { ImageState } from "../image/image-state.js";
 import type { FromSource } from "../snapshot/source-view.js";
 import type { LayerStepEnv } from "../snapshot/layer-step.js";
@@ -28,7 +27,8 @@ export interface StepContext {
   readonly runtimeSearchPath?: string;
   /** Timestamp written into history entries. */
   readonly created: string;
-  readonly emit: EventSink;
+  /** RUN's output, as it comes (the build turns it into step-log events). */
+  readonly log: (stream: "stdout" | "stderr", data: Buffer) => void;
   /** ARGs declared in this stage so far, with their values (undefined = declared, no value). */
   readonly args: ReadonlyMap<string, string | undefined>;
   readonly signal?: AbortSignal;

@@ -5,7 +5,7 @@
 // config only. Runs the resolved step (plan/resolve-copy.ts), the value its
 // cache key is made of.
 import { resolveUser } from "../exec/user.js";
-import { ensureDir } from "../fsutil/copy-into-root.js";
+import { ensureDir } from "./copy-into-root.js";
 import type { ResolvedWorkdir } from "../plan/resolve-copy.js";
 import { withLayer, type ImageState } from "../image/image-state.js";
 import { runLayerStep } from "../snapshot/layer-step.js";

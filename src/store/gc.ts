@@ -5,7 +5,6 @@
 // lock, which builds also take to claim what they reuse.
 import { readFile, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import type { StepRecords } from "../cache/records.js";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import { digestFromHex, digestHex, isDigest, type Digest } from "../oci/digest.js";
@@ -22,7 +21,16 @@ export interface GcResult {
   readonly bytes: number;
 }
 
-export async function collectGarbage(store: Store, snapshots: SnapshotIndex, records: StepRecords): Promise<GcResult> {
+/**
+ * The step cache as gc sees it (cache/records.ts StepRecords is one): each
+ * record's layer, the diffID made on top of its parent chain, stays alive.
+ * Declared here so the store does not depend on the cache above it.
+ */
+export interface CacheRoots {
+  list(): Promise<readonly { readonly record: { readonly diffId: Digest | null; readonly inputs: { readonly chainId: string } } }[]>;
+}
+
+export async function collectGarbage(store: Store, snapshots: SnapshotIndex, records: CacheRoots): Promise<GcResult> {
   const keepBlobs = new Set<string>();
   const keepChains = new Set<string>();
   const keepDiffIds = new Set<string>();

@@ -11,6 +11,12 @@ import path from "node:path";
 import { type Digest, digestHex, parseDigest } from "../oci/digest.js";
 import { fsyncDir, writeFileDurable } from "./durable-file.js";
 
+/** A committed snapshot as an image's layer list holds it: its diffID and the chainID it is stored under. */
+export interface LayerRecord {
+  readonly diffId: Digest;
+  readonly chainId: Digest;
+}
+
 export interface SnapshotMeta {
   readonly chainId: Digest;
   readonly diffId: Digest;

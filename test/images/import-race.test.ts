@@ -46,7 +46,7 @@ describe("concurrent imports of two platforms under one name", () => {
   const ws = useWorkspace({ name: "import-race" });
   let tarball: string;
   beforeAll(async () => {
-    await requireBuilt("src/export/image-index.ts", "src/import/rootfs-tarball.ts");
+    await requireBuilt("src/store/image-index.ts", "src/import/rootfs-tarball.ts");
     // One rootfs for both platforms: import only labels it (nothing runs).
     tarball = path.join(ws.work, "busybox.tar.gz");
     execFileSync("bash", [path.join(REPO, "scripts/busybox-rootfs.sh"), tarball]);

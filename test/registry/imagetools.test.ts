@@ -24,7 +24,7 @@ describe("kiln imagetools on the registry", () => {
   const layers: string[] = [];
   let layerBytes = 0;
   beforeAll(async () => {
-    await requireBuilt("src/registry/imagetools.ts", "src/cli/imagetools-commands.ts", "src/export/index-merge.ts");
+    await requireBuilt("src/registry/imagetools.ts", "src/cli/imagetools-commands.ts", "src/store/index-merge.ts");
     await requireArm64Emulation();
     reg = await startRegistry();
     proxy = await startFaultProxy(reg.port);

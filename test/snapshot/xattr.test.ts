@@ -3,7 +3,7 @@
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dumpXattrs, restoreXattrs } from "../../src/snapshot/xattr.js";
+import { dumpXattrs, restoreXattrs } from "../../src/fsutil/xattr.js";
 import { tmp } from "./fs-helpers.js";
 
 let base: string;

@@ -8,9 +8,9 @@ import type { ImageConfig } from "../oci/config.js";
 import { type ImageIndex, type ImageManifest, imageIndex } from "../oci/manifest.js";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "../oci/media-types.js";
 import { formatPlatform, normalizePlatform, type Platform, platformMatches } from "../oci/platform.js";
-import { withStoreLock } from "../store/lock.js";
-import { normalizeTagName } from "../store/refs.js";
-import type { Store } from "../store/store.js";
+import { withStoreLock } from "./lock.js";
+import { normalizeTagName } from "./refs.js";
+import type { Store } from "./store.js";
 import { KilnError } from "../util/errors.js";
 
 /** A manifest descriptor as an index entry: mediaType, digest, size, platform (and annotations given). */

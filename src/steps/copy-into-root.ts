@@ -8,7 +8,7 @@ import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readlink
 import type { Stats } from "node:fs";
 import path from "node:path";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
-import { resolveInRoot } from "./resolve-in-root.js";
+import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 
 export interface Ownership {
   readonly uid: number;
