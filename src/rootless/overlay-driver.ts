@@ -12,7 +12,7 @@
 import { KilnError } from "../util/errors.js";
 import { run } from "../fsutil/xattr.js";
 import { normalizeFuseUpper } from "./fuse-upper.js";
-import { findOnPath } from "./tools.js";
+import { findOnPath } from "../util/find-on-path.js";
 
 export type OverlayDriver = "kernel" | "fuse-overlayfs";
 

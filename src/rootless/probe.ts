@@ -8,7 +8,7 @@ import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { readSubids, type IdRange } from "./subids.js";
-import { findOnPath } from "./tools.js";
+import { findOnPath } from "../util/find-on-path.js";
 import { ROOTLESS_ENV } from "./user-namespace.js";
 
 const exec = promisify(execFile);

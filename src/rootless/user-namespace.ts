@@ -15,7 +15,7 @@ import { userInfo } from "node:os";
 import type { Duplex } from "node:stream";
 import { KilnError } from "../util/errors.js";
 import { noSubidsError, readSubids, type IdRange } from "./subids.js";
-import { findOnPath } from "./tools.js";
+import { findOnPath } from "../util/find-on-path.js";
 
 /** Set in the re-executed child: the host uid it runs for (for `kiln info` and errors). */
 export const ROOTLESS_ENV = "KILN_ROOTLESS_UID";

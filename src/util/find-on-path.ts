@@ -1,4 +1,5 @@
-// Finding helper programs on PATH without running them.
+// Finding a program on PATH without running it (the runtime, newuidmap,
+// fuse-overlayfs, pigz...): the first executable of that name.
 import { access, constants } from "node:fs/promises";
 import path from "node:path";
 
