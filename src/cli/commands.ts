@@ -230,7 +230,9 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
   // last one at the cost of the fastest path kiln has, so it follows real work.
   if ((mode === "plain" || mode === "tty") && result.executed > 0) {
     const image = result.manifest ? await store.resolveImage(result.manifest.digest).catch(() => undefined) : undefined;
-    if (image) io.err(formatLayerReport(await layerReport(store, image), formatBytes));
+    // A layer a pushed build left in its registry (store/remote-blobs.ts) is not read just for the report.
+    const local = image && (await Promise.all(image.manifest.layers.map((l) => store.hasBlob(l.digest)))).every(Boolean);
+    if (image && local) io.err(formatLayerReport(await layerReport(store, image), formatBytes));
   }
   for (const p of result.pushed) {
     io.err(`pushed ${p.reference}@${p.digest}\n`);
