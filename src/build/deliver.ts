@@ -22,7 +22,7 @@ import { DEFAULT_NETWORK } from "../exec/runtime-spec.js";
 import type { BuildTrace } from "../attest/build-trace.js";
 import type { PlatformRun } from "./build-platform.js";
 import type { LayerRecord } from "../store/snapshot-index.js";
-import { ensureLayerBlob } from "../snapshot/layer-blobs.js";
+import { ensureLayerBlob, localLayerBlob } from "../snapshot/layer-blobs.js";
 import { withPhases } from "../util/phases.js";
 import { annotationsFor, buildRegistryAccess, type BuildOptions, type Output } from "./options.js";
 import { exportRootfs, exportRootfsTar } from "../export/outputs.js";
@@ -81,12 +81,17 @@ export async function deliver(opts: BuildOptions, s: BuildSession, runs: readonl
   // Layers are compressed only when something needs blobs: a tag, an image
   // output, or no output at all (the store). `--output type=local` alone needs none.
   const needImages = tags.length > 0 || outputs.length === 0 || outputs.some((o) => o.kind === "oci" || o.kind === "docker");
+  // Only what leaves the machine is compressed: a push, an OCI or docker
+  // archive, or attestations (they name the manifest digest that is
+  // pushed). A build into the store alone lists the layers as uncompressed
+  // tars and compresses nothing.
+  const compress = outputs.some((o) => o.kind === "registry" || o.kind === "oci" || o.kind === "docker") || wantsAttestations(opts.attestations);
   const written: WrittenOutput[] = [];
   const manifests: (Descriptor | undefined)[] = [];
   let top: Descriptor | undefined;
   // Blobs reused from the cache are old: hold the GC lock until a ref names them.
   await s.gcLocked(async () => {
-    for (const r of runs) manifests.push(needImages ? await putPlatformImage(opts, s, r) : undefined);
+    for (const r of runs) manifests.push(needImages ? await putPlatformImage(opts, s, r, compress) : undefined);
     for (const r of runs) written.push(...(await writeFiles(s, r, outputs, multi)));
     if (needImages && !asIndex) top = await publishImage(opts, s, manifests[0]!, runs[0]!.config);
   });
@@ -123,10 +128,12 @@ export async function deliver(opts: BuildOptions, s: BuildSession, runs: readonl
   return { ...(top ? { manifest: top } : {}), ...(index ? { index } : {}), tags, platforms, pushed, outputs: written };
 }
 
-async function putPlatformImage(opts: BuildOptions, s: BuildSession, r: PlatformRun): Promise<Descriptor> {
+async function putPlatformImage(opts: BuildOptions, s: BuildSession, r: PlatformRun, compress: boolean): Promise<Descriptor> {
+  const blobOf = (l: LayerRecord) =>
+    s.onDemand ? s.onDemand.manifestBlob(l) : compress ? ensureLayerBlob(s.store, s.snapshots, l) : localLayerBlob(s.store, s.snapshots, l);
   const { result: layers, phases } = await withPhases(async () => {
     const out: Descriptor[] = [];
-    for (const l of r.state.layers) out.push(s.onDemand ? await s.onDemand.manifestBlob(l) : await ensureLayerBlob(s.store, s.snapshots, l));
+    for (const l of r.state.layers) out.push(await blobOf(l));
     return out;
   });
   if (phases.length) s.emit({ kind: "phases", label: "exporting layers", phases });

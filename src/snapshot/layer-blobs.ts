@@ -1,12 +1,13 @@
 // The compressed blob of each layer, made once, when an export first needs
 // it, and remembered by diffID (cache/layer-blobs/<hex>.json) so the next
-// export or push reuses it.
+// export or push reuses it; and the uncompressed blob the local store lists.
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.js";
 import { digestHex, type Digest } from "../oci/digest.js";
-import { compressLayer } from "./compress.js";
+import { compressLayer, type LayerCompression } from "./compress.js";
+import { MediaType } from "../oci/media-types.js";
 import { remoteOrigin } from "../store/remote-blobs.js";
 import type { Store } from "../store/store.js";
 import { writeFileDurable } from "../store/durable-file.js";
@@ -47,17 +48,38 @@ export async function recordedBlob(store: Store, diffId: Digest): Promise<Descri
   }
 }
 
+/** The layer's compressed blob (gzip), made from its snapshot once and recorded: what exports and pushes send. */
 export async function ensureLayerBlob(store: Store, snapshots: SnapshotIndex, layer: LayerRecord, signal?: AbortSignal): Promise<Descriptor> {
   const known = await knownBlob(store, layer.diffId);
   if (known) return known;
-  const c = await compressLayer(snapshots.fsPath(layer.chainId), path.join(store.paths.blobs, "sha256"), signal ? { signal } : {});
+  const desc = await writeLayerBlob(store, snapshots, layer, { kind: "gzip" }, signal);
+  await recordLayerBlob(store, layer.diffId, desc);
+  return desc;
+}
+
+/**
+ * The blob the local store's manifest lists for a layer: a compressed one
+ * already at hand (a pulled base layer, an earlier export's), else the
+ * uncompressed layer tar (application/vnd.oci.image.layer.v1.tar, its digest
+ * is the diffID), written in one pass and never compressed: a build into
+ * the store does no compression at all (DESIGN.md, Layers). The tar is not
+ * recorded, so a later export or push still makes and records the gzip blob.
+ */
+export async function localLayerBlob(store: Store, snapshots: SnapshotIndex, layer: LayerRecord): Promise<Descriptor> {
+  const known = await knownBlob(store, layer.diffId);
+  if (known) return known;
+  const size = await store.blobSize(layer.diffId);
+  if (size !== undefined) return { mediaType: MediaType.ociLayer, digest: layer.diffId, size };
+  return writeLayerBlob(store, snapshots, layer, { kind: "none" });
+}
+
+async function writeLayerBlob(store: Store, snapshots: SnapshotIndex, layer: LayerRecord, compression: LayerCompression, signal?: AbortSignal): Promise<Descriptor> {
+  const c = await compressLayer(snapshots.fsPath(layer.chainId), path.join(store.paths.blobs, "sha256"), { compression, ...(signal ? { signal } : {}) });
   if (c.diffId !== layer.diffId) {
     // The snapshot changed since commit: never publish a layer that does not match the config.
     throw new KilnError("SNAPSHOT_CHANGED", `snapshot ${layer.chainId} no longer hashes to ${layer.diffId} (got ${c.diffId})`, {
       hint: "the store was modified outside kiln; remove the image and rebuild",
     });
   }
-  const desc: Descriptor = { mediaType: c.mediaType, digest: c.digest, size: c.size };
-  await recordLayerBlob(store, layer.diffId, desc);
-  return desc;
+  return { mediaType: c.mediaType, digest: c.digest, size: c.size };
 }

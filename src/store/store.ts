@@ -70,6 +70,10 @@ export class Store {
   hasBlob(d: Digest): Promise<boolean> {
     return this.blobs.has(d);
   }
+  /** The blob's size, or undefined when the store does not have it. */
+  blobSize(d: Digest): Promise<number | undefined> {
+    return this.blobs.size(d);
+  }
   writeBlob(data: Uint8Array | string): Promise<BlobInfo> {
     return this.blobs.write(data);
   }
