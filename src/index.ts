@@ -22,7 +22,7 @@ export { createIndex, inspectIndex, type CreateIndexOptions, type CreatedIndex, 
 export { parseDockerfile } from "./dockerfile/index.js";
 export type { Dockerfile, Instruction, Stage } from "./dockerfile/index.js";
 export * from "./oci/index.js";
-export { KilnError, type SourceLocation } from "./util/errors.js";
+export { KILN_ERROR_CODES, KilnError, type KilnErrorCode, type SourceLocation } from "./util/errors.js";
 export { pullImage as pull, pushImage as push, type PullOptions, type PullResult, type PullEvent, type PushOptions, type PushResult, type PushEvent } from "./registry/index.js";
 export { createRemoteIndex, inspectRemote, type CreateRemoteIndexOptions, type RemoteIndex, type InspectedRef, type ImagetoolsEvent } from "./registry/imagetools.js";
 export { loadRegistryConfig, parseRegistryConfig, type RegistryConfig, type RegistryHostConfig, type RegistryAccess } from "./registry/index.js";

@@ -6,6 +6,7 @@ import { defaultStoreRoot } from "../store/root.js";
 import type { Io } from "./commands.js";
 import { KilnError } from "../util/errors.js";
 import { formatError } from "./errors.js";
+import { exitCodeFor, isInterruption } from "./exit-codes.js";
 import { COMMANDS, commandUsage, mainUsage } from "./usage.js";
 
 type Handler = (store: Store, argv: string[], io: Io) => Promise<number>;
@@ -104,26 +105,16 @@ export async function main(argv: string[], io: Io = (defaultIo = processIo())): 
     // destroyed stream) is the interruption, and is reported as one.
     if (io.signal?.aborted || isInterruption(err)) {
       io.err(formatError(interruptReason(io.signal)));
-      return interruptExitCode(io.signal);
+      return exitCodeFor(err, io.signal);
     }
     io.err(formatError(err));
-    const code = (err as { code?: unknown }).code;
-    return code === "USAGE" || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) ? 2 : 1;
+    return exitCodeFor(err);
   }
-}
-
-function isInterruption(err: unknown): boolean {
-  return (err as { code?: unknown })?.code === "INTERRUPTED" || (err as { name?: unknown })?.name === "AbortError";
 }
 
 function interruptReason(signal: AbortSignal | undefined): KilnError {
   const r: unknown = signal?.reason;
   return r instanceof KilnError ? r : new KilnError("INTERRUPTED", "interrupted");
-}
-
-/** 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM. */
-function interruptExitCode(signal: AbortSignal | undefined): number {
-  return (signal?.reason as { exitCode?: number } | undefined)?.exitCode ?? 130;
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {

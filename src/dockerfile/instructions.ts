@@ -1,4 +1,4 @@
-import { KilnError } from "../util/errors.js";
+import { KilnError, type KilnErrorCode } from "../util/errors.js";
 import { expandWord } from "./expand.js";
 import { checkFlags, type FlagSpec, type FlagValues } from "./flags.js";
 import { withoutHeredocMarkers } from "./heredoc.js";
@@ -36,7 +36,7 @@ type Builder = (raw: RawInstruction) => Built;
 /** Builds a nested trigger for ONBUILD; supplied by the parser to avoid a cycle. */
 export type TriggerParser = (text: string, location: Location, heredocs: Heredoc[]) => Instruction;
 
-function err(raw: RawInstruction, code: string, message: string, hint?: string): KilnError {
+function err(raw: RawInstruction, code: KilnErrorCode, message: string, hint?: string): KilnError {
   return new KilnError(code, message, { location: raw.location, ...(hint ? { hint } : {}) });
 }
 

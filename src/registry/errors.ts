@@ -1,7 +1,7 @@
 // Registry failures as KilnErrors with stable codes. The registry's own
 // error JSON ({"errors":[{"code","message","detail"}]}) is shown verbatim,
 // because its message ("blob unknown to registry") is what a user searches.
-import { KilnError } from "../util/errors.js";
+import { isKilnErrorCode, KilnError } from "../util/errors.js";
 
 export interface RegistryErrorBody {
   readonly errors?: readonly { code?: string; message?: string; detail?: unknown }[];
@@ -37,8 +37,11 @@ export function registryError(status: number, body: string, ctx: RequestContext)
       hint: "check the repository name and tag",
     });
   }
+  const code = `REGISTRY_${first?.code ?? ""}`;
+  // The distribution spec's codes (BLOB_UNKNOWN, MANIFEST_INVALID, ...) as
+  // REGISTRY_<code>; a code outside the spec keeps its text in the message.
   if (first?.code) {
-    return new KilnError(`REGISTRY_${first.code}`, `${ctx.host} rejected ${where}: ${regText}`);
+    return new KilnError(isKilnErrorCode(code) ? code : "REGISTRY_HTTP_ERROR", `${ctx.host} rejected ${where}: ${regText}`);
   }
   const snippet = body.trim().slice(0, 200);
   return new KilnError("REGISTRY_HTTP_ERROR", `${ctx.host} answered ${status} to ${where}${snippet ? `: ${snippet}` : ""}`);
@@ -79,44 +82,4 @@ export function interrupted(signal?: AbortSignal): KilnError {
   const reason = signal?.reason as { code?: unknown } | undefined;
   if (reason instanceof KilnError && reason.code === "INTERRUPTED") return reason;
   return new KilnError("INTERRUPTED", "interrupted");
-}
-
-const NETWORK_KINDS: readonly { readonly code: string; readonly says: string; readonly match: RegExp }[] = [
-  { code: "REGISTRY_UNREACHABLE", says: "cannot connect", match: /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/ },
-  { code: "REGISTRY_TIMEOUT", says: "no answer in time", match: /^(CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|ETIMEDOUT)$/ },
-  { code: "REGISTRY_CONNECTION_LOST", says: "connection lost", match: /^(ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE)$/ },
-];
-
-/** The network error code in `e` or its causes (wrapped errors keep theirs in `cause`). */
-function networkCode(e: unknown): string | undefined {
-  for (let c = e as { code?: unknown; cause?: unknown } | undefined, i = 0; c && i < 5; c = c.cause as typeof c, i++) {
-    if (typeof c.code === "string" && NETWORK_KINDS.some((k) => k.match.test(c!.code as string))) return c.code;
-  }
-  return undefined;
-}
-
-/**
- * The error that ends a retry loop, saying what was tried: `what` (method
- * and URL), how many attempts over how long, and the last cause. Registry
- * answers (KilnErrors) keep their code; network failures get one of
- * REGISTRY_UNREACHABLE, REGISTRY_TIMEOUT, REGISTRY_CONNECTION_LOST;
- * an abort is INTERRUPTED.
- */
-export function finalError(e: unknown, what: string, attempts: number, elapsedMs: number): unknown {
-  if ((e as { name?: unknown })?.name === "AbortError") return interrupted();
-  if (e instanceof KilnError && e.code === "INTERRUPTED") return e;
-  const tried = ` (${attempts} attempt${attempts > 1 ? "s" : ""} in ${(elapsedMs / 1000).toFixed(1)} s)`;
-  const base = e instanceof TransientHttpError ? e.final : e;
-  if (base instanceof KilnError) {
-    if (attempts === 1) return base;
-    return new KilnError(base.code, `${base.message}${tried}`, { cause: base, ...(base.hint ? { hint: base.hint } : {}) });
-  }
-  const code = networkCode(e);
-  const kind = code ? NETWORK_KINDS.find((k) => k.match.test(code)) : undefined;
-  if (!kind) return e;
-  const detail = (e as Error).message && !(e as Error).message.includes(code!) ? `${code}: ${(e as Error).message}` : (e as Error).message || code;
-  return new KilnError(kind.code, `${what}: ${kind.says} (${detail})${tried}`, {
-    cause: e,
-    hint: kind.code === "REGISTRY_TIMEOUT" ? "the registry is up but does not answer; raise KILN_REGISTRY_TIMEOUT if it is only slow" : "check the registry address and that it is running",
-  });
 }

@@ -14,7 +14,8 @@
 // header and body idle timeouts instead, so a slow but live download is
 // never cut. The error that ends the loop says what was tried (finalError).
 import { setTimeout as sleep } from "node:timers/promises";
-import { finalError, interrupted, TransientHttpError } from "./errors.js";
+import { KilnError } from "../util/errors.js";
+import { interrupted, TransientHttpError } from "./errors.js";
 
 export interface RetryPolicy {
   /** Attempts in all, including the first. */
@@ -92,27 +93,30 @@ export async function retrying<T>(budget: RetryBudget, fn: (attempt: number) => 
   }
 }
 
-const RETRYABLE_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-  "EAI_AGAIN",
-  "CONNECT_TIMEOUT",
-  "HEADERS_TIMEOUT",
-  "BODY_TIMEOUT",
-  "ERR_STREAM_PREMATURE_CLOSE",
-  "DIGEST_MISMATCH",
-]);
+/**
+ * The network failures worth another attempt, by the code Node or undici
+ * gives them, and what each becomes when the retries run out. The one
+ * table: isRetryableError reads it to decide, finalError to convert.
+ */
+const NETWORK_KINDS: readonly { readonly code: "REGISTRY_UNREACHABLE" | "REGISTRY_TIMEOUT" | "REGISTRY_CONNECTION_LOST"; readonly says: string; readonly match: RegExp }[] = [
+  { code: "REGISTRY_UNREACHABLE", says: "cannot connect", match: /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/ },
+  { code: "REGISTRY_TIMEOUT", says: "no answer in time", match: /^(CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|ETIMEDOUT)$/ },
+  { code: "REGISTRY_CONNECTION_LOST", says: "connection lost", match: /^(ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE)$/ },
+];
+
+function networkKind(code: unknown): (typeof NETWORK_KINDS)[number] | undefined {
+  return typeof code === "string" ? NETWORK_KINDS.find((k) => k.match.test(code)) : undefined;
+}
 
 export function isRetryableError(e: unknown): boolean {
   const err = e as { code?: unknown; retryable?: boolean; cause?: unknown; address?: unknown; name?: unknown };
   if (err?.name === "AbortError" || err?.code === "INTERRUPTED") return false;
   if (err?.retryable === true) return true;
   if (err?.code === "ECONNREFUSED" && isLoopbackAddress(err.address)) return false;
-  if (typeof err?.code === "string" && RETRYABLE_CODES.has(err.code)) return true;
+  // ENOTFOUND is final: a name that does not resolve will not resolve in a second.
+  if (err?.code !== "ENOTFOUND" && networkKind(err?.code)) return true;
+  // A blob whose bytes did not match its digest: corrupted on the way, fetch it again.
+  if (err?.code === "DIGEST_MISMATCH") return true;
   return err?.cause !== undefined && err.cause !== e ? isRetryableError(err.cause) : false;
 }
 
@@ -127,4 +131,38 @@ export function parseRetryAfter(v: string | string[] | undefined): number | unde
   if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000;
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
+}
+
+/** The network error code in `e` or its causes (wrapped errors keep theirs in `cause`). */
+function networkCode(e: unknown): string | undefined {
+  for (let c = e as { code?: unknown; cause?: unknown } | undefined, i = 0; c && i < 5; c = c.cause as typeof c, i++) {
+    if (networkKind(c.code)) return c.code as string;
+  }
+  return undefined;
+}
+
+/**
+ * The error that ends a retry loop, saying what was tried: `what` (method
+ * and URL), how many attempts over how long, and the last cause. Registry
+ * answers (KilnErrors) keep their code; network failures get one of
+ * REGISTRY_UNREACHABLE, REGISTRY_TIMEOUT, REGISTRY_CONNECTION_LOST;
+ * an abort is INTERRUPTED.
+ */
+export function finalError(e: unknown, what: string, attempts: number, elapsedMs: number): unknown {
+  if ((e as { name?: unknown })?.name === "AbortError") return interrupted();
+  if (e instanceof KilnError && e.code === "INTERRUPTED") return e;
+  const tried = ` (${attempts} attempt${attempts > 1 ? "s" : ""} in ${(elapsedMs / 1000).toFixed(1)} s)`;
+  const base = e instanceof TransientHttpError ? e.final : e;
+  if (base instanceof KilnError) {
+    if (attempts === 1) return base;
+    return new KilnError(base.code, `${base.message}${tried}`, { cause: base, ...(base.hint ? { hint: base.hint } : {}) });
+  }
+  const code = networkCode(e);
+  const kind = networkKind(code);
+  if (!kind) return e;
+  const detail = (e as Error).message && !(e as Error).message.includes(code!) ? `${code}: ${(e as Error).message}` : (e as Error).message || code;
+  return new KilnError(kind.code, `${what}: ${kind.says} (${detail})${tried}`, {
+    cause: e,
+    hint: kind.code === "REGISTRY_TIMEOUT" ? "the registry is up but does not answer; raise KILN_REGISTRY_TIMEOUT if it is only slow" : "check the registry address and that it is running",
+  });
 }
