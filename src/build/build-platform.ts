@@ -4,7 +4,6 @@
 // share (lease, --jobs, in-flight steps, the stop signal) is the session's
 // (session.ts); build.ts runs one of these per platform, then writes the images.
 import path from "node:path";
-import { materializeLayer, prefetchLayer } from "../cache/materialize.js";
 import { loadDockerignore } from "../context/dockerignore.js";
 import { expandWordAt } from "../dockerfile/expand.js";
 import { suggest } from "../dockerfile/suggest.js";
@@ -13,7 +12,7 @@ import type { ImageConfig } from "../oci/config.js";
 import type { Digest } from "../oci/digest.js";
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type Platform } from "../oci/platform.js";
 import { neededStages, stageRef } from "../plan/stage-graph.js";
-import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
+import type { SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import type { RemoteOrigin } from "../store/remote-blobs.js";
 import type { LazyLayers } from "../cache/lazy-layers.js";
@@ -28,7 +27,7 @@ import type { BuildTrace, ResolvedBase, StepTrace } from "../attest/build-trace.
 import { ignoreEvents } from "./events.js";
 import { emptyState, stateFromImage, toImageConfig, type ImageState } from "../image/image-state.js";
 import { proxyEnv, SANDBOX_HOSTNAME_ARG } from "../plan/proxy-args.js";
-import { runStage, runStep, type StageEnv, type StageResult } from "./run-stage.js";
+import { runStage, runStep, type RunSettings, type StageEnv, type StageResult } from "./run-stage.js";
 import type { BuildSession } from "./session.js";
 import type { FromSource } from "../snapshot/source-view.js";
 import { locationOf } from "../steps/step-context.js";
@@ -55,7 +54,7 @@ export interface PlatformRun {
 }
 
 export async function buildPlatform(opts: BuildOptions, s: BuildSession, platform: Platform): Promise<PlatformRun> {
-  const { store, df, snapshots, emit, lease, gcLocked } = s;
+  const { store, df, snapshots, lease, gcLocked } = s;
   const target = targetStage(df, opts.target);
   const buildArgs = new Map(Object.entries(opts.buildArgs ?? {}));
   const usedArgs = new Set<string>(buildArgs.has(SANDBOX_HOSTNAME_ARG) ? [SANDBOX_HOSTNAME_ARG] : []);
@@ -72,48 +71,15 @@ export async function buildPlatform(opts: BuildOptions, s: BuildSession, platfor
   const fromSteps = new Map<number, StepTrace>();
   const noCacheStages = new Set((opts.noCacheFilter ?? []).map((n) => n.toLowerCase()));
   const env: Omit<StageEnv, "useCache" | "names"> = {
-    dockerfilePath: s.dockerfilePath,
-    contextDir: s.contextDir,
-    ignore: s.ignore,
-    snapshots,
-    records: s.records,
-    memo: s.memo,
-    tmpDir: store.paths.tmp,
-    network: opts.network ?? DEFAULT_NETWORK,
-    ...(opts.extraHosts?.length ? { extraHosts: opts.extraHosts } : {}),
-    runtime: opts.runtime ?? "runc",
-    ...(opts.runtimeSearchPath !== undefined ? { runtimeSearchPath: opts.runtimeSearchPath } : {}),
+    session: s,
+    exec: runSettings(opts),
+    args: { buildArgs, metaArgs, usedArgs, proxyEnv: proxyEnv(buildArgs, usedArgs) },
     ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
     now: new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString(),
     explainAll: opts.explainCache ?? false,
-    emit,
-    signal: s.stop.signal,
-    buildArgs,
-    metaArgs,
-    usedArgs,
-    proxyEnv: proxyEnv(buildArgs, usedArgs),
-    nextStepId: s.nextEventId,
-    inflight: s.inflight,
-    claim: async (parent, diffId) => {
-      if (s.onDemand && diffId !== null) return s.onDemand.claim(chainIdOf(parent, diffId), diffId);
-      // A --cache-from layer downloads outside the GC lock: that can take long.
-      if (diffId !== null) await prefetchLayer(store, snapshots, parent, diffId, s.cacheLayers);
-      return gcLocked(async () => {
-        if (diffId === null) return true;
-        const chainId = chainIdOf(parent, diffId);
-        // A layer that came with --cache-from is unpacked on first use.
-        if (!(await snapshots.get(chainId)) && !(await materializeLayer(store, snapshots, parent, diffId, s.cacheLayers))) return false;
-        await lease.add([chainId]);
-        return true;
-      });
-    },
+    claim: s.claim,
     ...(s.onDemand ? { ensureChain: s.onDemand.ensureChain.bind(s.onDemand) } : {}),
-    jobs: s.jobs,
     fromSource: (name, before, at) => sourceLayers(name, before, at),
-    emptyCacheMounts: s.emptyCacheMounts,
-    ...(opts.secrets ? { secrets: opts.secrets } : {}),
-    ...(opts.ssh ? { sshSources: opts.ssh } : {}),
-    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   };
 
   const running = new Map<number, Promise<StageResult>>();
@@ -220,6 +186,19 @@ export async function buildPlatform(opts: BuildOptions, s: BuildSession, platfor
   // reproduces the config, and so the digest.
   const config = withLabels(toImageConfig(state, state.history.at(-1)?.created ?? new Date().toISOString(), opts.sourceDateEpoch), opts.labels);
   return { platform, state, config, executed, cached, stages: [...running.keys()].sort((a, b) => a - b), keys, usedArgs, trace };
+}
+
+/** How RUN executes, from the build's options. */
+function runSettings(opts: BuildOptions): RunSettings {
+  return {
+    network: opts.network ?? DEFAULT_NETWORK,
+    ...(opts.extraHosts?.length ? { extraHosts: opts.extraHosts } : {}),
+    runtime: opts.runtime ?? "runc",
+    ...(opts.runtimeSearchPath !== undefined ? { runtimeSearchPath: opts.runtimeSearchPath } : {}),
+    ...(opts.secrets ? { secrets: opts.secrets } : {}),
+    ...(opts.ssh ? { sshSources: opts.ssh } : {}),
+    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
+  };
 }
 
 /** --label values over the Dockerfile's LABELs, as docker build. */

@@ -9,10 +9,8 @@ import { resolveRun } from "../plan/resolve-run.js";
 import { copySources } from "../steps/copy-sources.js";
 import { runMountSources } from "../steps/run-mount-sources.js";
 import { explainMiss } from "../cache/explain.js";
-import { stepIdentity, writtenInstruction, type StepInputs, type StepRecords } from "../cache/records.js";
+import { stepIdentity, writtenInstruction, type StepInputs } from "../cache/records.js";
 import type { StepTrace } from "../attest/build-trace.js";
-import type { StatMemo } from "../cache/stat-memo.js";
-import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { expandWord } from "../dockerfile/expand.js";
 import type { Instruction, Location, Stage } from "../dockerfile/types.js";
 import type { RuntimeName } from "../exec/find-runtime.js";
@@ -20,11 +18,8 @@ import type { ExtraHost, NetworkMode } from "../exec/runtime-spec.js";
 import { envLookup, type ContainerConfig } from "../oci/config.js";
 import { formatPlatform } from "../oci/platform.js";
 import type { Digest } from "../oci/digest.js";
-import { chainIdOf, type SnapshotIndex } from "../store/snapshot-index.js";
+import { chainIdOf } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
-import type { Semaphore } from "../util/semaphore.js";
-import type { EventSink } from "./events.js";
-import type { InflightSteps } from "./inflight-steps.js";
 import { withLayer, type ImageState } from "../image/image-state.js";
 import type { LayerRecord } from "../store/snapshot-index.js";
 import type { FromSource } from "../snapshot/source-view.js";
@@ -42,55 +37,54 @@ import type { SecretSource } from "../exec/secret-source.js";
 import type { SshSource } from "../exec/ssh-agent.js";
 import type { SandboxOptions } from "../exec/sandbox.js";
 import { withPhases } from "../util/phases.js";
+import type { BuildSession } from "./session.js";
 
-export interface StageEnv {
-  readonly dockerfilePath: string;
-  readonly contextDir: string;
-  readonly ignore: IgnoreMatcher;
-  readonly snapshots: SnapshotIndex;
-  readonly records: StepRecords;
-  readonly memo: StatMemo;
-  readonly tmpDir: string;
+/** How RUN executes in this build: the same for every stage and platform. */
+export interface RunSettings {
   readonly network: NetworkMode;
   readonly extraHosts?: readonly ExtraHost[];
   readonly runtime: RuntimeName;
+  /** PATH searched for the runtime. */
   readonly runtimeSearchPath?: string;
-  readonly sourceDateEpoch?: number;
-  /** Timestamp for steps that make a new layer. */
-  readonly now: string;
-  readonly useCache: boolean;
-  readonly explainAll: boolean;
-  readonly emit: EventSink;
-  readonly signal?: AbortSignal;
+  readonly secrets?: readonly SecretSource[];
+  readonly sshSources?: readonly SshSource[];
+  readonly sandbox?: SandboxOptions;
+}
+
+/** The build arguments one platform's stages see. */
+export interface StageArgs {
   readonly buildArgs: ReadonlyMap<string, string>;
+  /** ARGs before the first FROM, with the predefined platform args. */
   readonly metaArgs: ReadonlyMap<string, string | undefined>;
   /** Build args some ARG consumed (for the "not consumed" warning). */
   readonly usedArgs: Set<string>;
   /** Undeclared proxy build args, for RUN's environment only. */
   readonly proxyEnv: readonly string[];
-  /**
-   * Keys the next shown step's progress events: unique across all the
-   * platforms of a multi-platform build, whose events share one stream.
-   */
-  readonly nextStepId: () => number;
+}
+
+/**
+ * What a stage runs with. The session (session.ts) holds what the whole
+ * build shares (store views, cache records, events, --jobs, in-flight
+ * steps, the stop signal); the rest is this platform's and this stage's.
+ */
+export interface StageEnv {
+  readonly session: BuildSession;
+  readonly exec: RunSettings;
+  readonly args: StageArgs;
+  readonly sourceDateEpoch?: number;
+  /** Timestamp for steps that make a new layer. */
+  readonly now: string;
+  readonly useCache: boolean;
+  readonly explainAll: boolean;
   /** Names this stage's shown steps (step-names.ts); in a multi-platform build they start with the platform, as buildx. */
   readonly names: StageStepNames;
-  /** Identical steps (same cache key) running at the same time run once; the others wait for its record. */
-  readonly inflight: InflightSteps;
   /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
   readonly claim: (parent: Digest | null, diffId: Digest | null) => Promise<boolean>;
   /** remoteLayers "on-demand": fetches and unpacks what a step's filesystem needs (on-demand-layers.ts). */
   readonly ensureChain?: (layers: readonly LayerRecord[]) => Promise<void>;
-  /** Bounds how many steps run at once across parallel stages (--jobs). */
-  readonly jobs: Semaphore;
   /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
   /** `at`: the instruction that names the source, where a missing image is reported. */
   readonly fromSource: (name: string, beforeStage: number, at: Location) => Promise<FromSource>;
-  readonly secrets?: readonly SecretSource[];
-  /** Cache mount directories a --no-cache step of this build already emptied (run-mounts.ts). */
-  readonly emptyCacheMounts: Set<string>;
-  readonly sshSources?: readonly SshSource[];
-  readonly sandbox?: SandboxOptions;
 }
 
 export interface StageResult {
@@ -134,14 +128,14 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       let exec: () => Promise<ImageState> | ImageState;
       if (instr.kind === "run") {
         // Resolved once: the key is made of exactly what the executor runs.
-        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.proxyEnv, network: env.network, ...(env.extraHosts ? { extraHosts: env.extraHosts } : {}), ...(env.buildArgs.has(SANDBOX_HOSTNAME_ARG) ? { hostname: env.buildArgs.get(SANDBOX_HOSTNAME_ARG)! } : {}), ...(env.sandbox ? { sandbox: env.sandbox } : {}) });
+        const run = resolveRun(instr, { config: state.config, args, proxyEnv: env.args.proxyEnv, network: env.exec.network, ...(env.exec.extraHosts ? { extraHosts: env.exec.extraHosts } : {}), ...(env.args.buildArgs.has(SANDBOX_HOSTNAME_ARG) ? { hostname: env.args.buildArgs.get(SANDBOX_HOSTNAME_ARG)! } : {}), ...(env.exec.sandbox ? { sandbox: env.exec.sandbox } : {}) });
         const sources = await runMountSources(
-          { contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, layerEnv: ctx.layerEnv, digestDir: env.records.mountDigestDir, fromSource: ctx.fromSource },
+          { contextDir: env.session.contextDir, ignore: env.session.ignore, memo: env.session.memo, layerEnv: ctx.layerEnv, digestDir: env.session.records.mountDigestDir, fromSource: ctx.fromSource },
           run,
           locationOf(instr.location),
         );
         probe = runInputs({ ...point, base: base.digest, args }, instr, run, sources);
-        const runCtx = env.useCache ? ctx : { ...ctx, emptyCacheMounts: env.emptyCacheMounts };
+        const runCtx = env.useCache ? ctx : { ...ctx, emptyCacheMounts: env.session.emptyCacheMounts };
         exec = () => applyRun(runCtx, state, instr.location, { run, sources });
       } else if (instr.kind === "workdir") {
         const workdir = resolveWorkdir(instr, { config: state.config, args });
@@ -150,13 +144,13 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
       } else {
         // Resolved once, sources selected and digested once: the key is made of exactly what the copy reads.
         const copy = resolveCopy(instr, { config: state.config, args }, locationOf(instr.location));
-        const sources = await copySources({ contextDir: env.contextDir, ignore: env.ignore, memo: env.memo, fromSource: ctx.fromSource }, copy, locationOf(instr.location));
+        const sources = await copySources({ contextDir: env.session.contextDir, ignore: env.session.ignore, memo: env.session.memo, fromSource: ctx.fromSource }, copy, locationOf(instr.location));
         // A URL source is known only once fetched: such a step is not cached.
         probe = sources.content && { key: copyKey({ ...point, copy, content: sources.content }), inputs: fileStepInputs({ ...point, base: base.digest, instruction: writtenInstruction(instr) }, copy, sources) };
         exec = () => applyCopy(ctx, state, instr.location, { copy, sources });
       }
       inputs = probe;
-      const sid = stepIdentity(env.dockerfilePath, stage.index, index, platform);
+      const sid = stepIdentity(env.session.dockerfilePath, stage.index, index, platform);
       // Ends this build's claim to be the one running the step (see inflight-steps.ts).
       let ran: (() => void) | undefined;
       if (probe && env.useCache) {
@@ -165,18 +159,18 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
           // The same step running in another platform's build (a
           // $BUILDPLATFORM stage): wait for its record instead of running it
           // twice. No job slot is held meanwhile, so --jobs 1 cannot deadlock.
-          const other = env.inflight.running(probe.key);
+          const other = env.session.inflight.running(probe.key);
           if (other) {
             await other;
             // The build is stopping (that run may have failed and stopped it): so does this step.
             // Otherwise its record is read below; if it failed, there is none and this build runs the step.
-            if (env.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
+            if (env.session.stop.signal.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
           }
-          const rec = await env.records.get(probe.key);
+          const rec = await env.session.records.get(probe.key);
           const chainId = rec?.diffId ? chainIdOf(parent, rec.diffId) : null;
           if (rec && (await env.claim(parent, rec.diffId))) {
             keys.push(rec.key);
-            await env.records.touch(rec.key, sid);
+            await env.session.records.touch(rec.key, sid);
             cached++;
             hit = true;
             const patched = { ...state, config: { ...state.config, ...(rec.configPatch ?? {}) } };
@@ -184,21 +178,21 @@ export async function runStage(env: StageEnv, stage: Stage, base: { state: Image
           }
           // A miss, and nobody started the step while the cache was read:
           // this build runs it. (No await between this check and start().)
-          if (!env.inflight.running(probe.key)) break;
+          if (!env.session.inflight.running(probe.key)) break;
         }
-        ran = env.inflight.start(probe.key);
+        ran = env.session.inflight.start(probe.key);
       }
       try {
         if (probe && env.useCache) {
-          const prev = await env.records.previous(sid);
-          if (prev || env.explainAll) env.emit({ kind: "cache-miss", id, reason: explainMiss(instr.original, prev, probe.inputs) });
+          const prev = await env.session.records.previous(sid);
+          if (prev || env.explainAll) env.session.emit({ kind: "cache-miss", id, reason: explainMiss(instr.original, prev, probe.inputs) });
         }
         executed++;
-        const next = await env.jobs.run(async () => exec());
+        const next = await env.session.jobs.run(async () => exec());
         if (probe) {
           keys.push(probe.key);
           const grew = next.layers.length > state.layers.length;
-          await env.records.put(
+          await env.session.records.put(
             {
               version: 1,
               key: probe.key,
@@ -243,14 +237,14 @@ function stripMarks(s: Marked): ImageState {
  * is a shown step (`name`); config-only steps run silently, as in BuildKit.
  */
 export async function runStep(
-  env: Pick<StageEnv, "emit" | "signal" | "nextStepId">,
+  env: Pick<StageEnv, "session">,
   instr: { location: Location },
   name: string | undefined,
   fn: (id: number) => Promise<Marked>,
 ): Promise<ImageState> {
-  if (env.signal?.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
-  const id = name === undefined ? 0 : env.nextStepId();
-  const emit = name === undefined ? () => {} : env.emit;
+  if (env.session.stop.signal.aborted) throw new KilnError("INTERRUPTED", "build interrupted");
+  const id = name === undefined ? 0 : env.session.nextEventId();
+  const emit = name === undefined ? () => {} : env.session.emit;
   const started = performance.now();
   if (name !== undefined) emit({ kind: "step-start", id, name });
   try {
@@ -271,20 +265,20 @@ function withLocation(err: unknown, location: Location): unknown {
 function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyMap<string, string | undefined>): StepContext {
   return {
     stepId: id,
-    layerEnv: { snapshots: env.snapshots, tmpDir: env.tmpDir, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}), ...(env.ensureChain ? { ensureChain: env.ensureChain } : {}) },
-    contextDir: env.contextDir,
-    ignore: env.ignore,
-    network: env.network,
-    runtime: env.runtime,
-    ...(env.runtimeSearchPath !== undefined ? { runtimeSearchPath: env.runtimeSearchPath } : {}),
+    layerEnv: { snapshots: env.session.snapshots, tmpDir: env.session.store.paths.tmp, ...(env.sourceDateEpoch !== undefined ? { sourceDateEpoch: env.sourceDateEpoch } : {}), ...(env.ensureChain ? { ensureChain: env.ensureChain } : {}) },
+    contextDir: env.session.contextDir,
+    ignore: env.session.ignore,
+    network: env.exec.network,
+    runtime: env.exec.runtime,
+    ...(env.exec.runtimeSearchPath !== undefined ? { runtimeSearchPath: env.exec.runtimeSearchPath } : {}),
     created,
-    log: (stream, data) => env.emit({ kind: "step-log", id, stream, data }),
+    log: (stream, data) => env.session.emit({ kind: "step-log", id, stream, data }),
     args,
-    proxyEnv: env.proxyEnv,
-    ...(env.signal ? { signal: env.signal } : {}),
-    ...(env.secrets ? { secrets: env.secrets } : {}),
-    ...(env.sshSources ? { sshSources: env.sshSources } : {}),
-    ...(env.sandbox ? { sandbox: env.sandbox } : {}),
+    proxyEnv: env.args.proxyEnv,
+    ...(env.session.stop.signal ? { signal: env.session.stop.signal } : {}),
+    ...(env.exec.secrets ? { secrets: env.exec.secrets } : {}),
+    ...(env.exec.sshSources ? { sshSources: env.exec.sshSources } : {}),
+    ...(env.exec.sandbox ? { sandbox: env.exec.sandbox } : {}),
   };
 }
 
@@ -296,15 +290,15 @@ function stepContext(env: StageEnv, id: number, created: string, args: ReadonlyM
  */
 function declareArgs(env: StageEnv, args: Map<string, string | undefined>, decls: readonly { name: string; default?: string }[], imageEnv: readonly string[] | undefined): void {
   for (const a of decls) {
-    const fromCli = env.buildArgs.get(a.name);
+    const fromCli = env.args.buildArgs.get(a.name);
     if (fromCli !== undefined) {
-      env.usedArgs.add(a.name);
+      env.args.usedArgs.add(a.name);
       args.set(a.name, fromCli);
       continue;
     }
     // The stage's own ARGs, then ENV: ARGs before FROM are not in scope until redeclared.
     const lookup = (n: string) => args.get(n) ?? envLookup(imageEnv, n);
-    args.set(a.name, a.default !== undefined ? expandWord(a.default, lookup) : env.metaArgs.get(a.name));
+    args.set(a.name, a.default !== undefined ? expandWord(a.default, lookup) : env.args.metaArgs.get(a.name));
   }
 }
 

@@ -14,10 +14,11 @@ import { readDockerfile } from "../context/read-dockerfile.js";
 import { lintForBuild } from "../dockerfile/checks.js";
 import { parseDockerfile } from "../dockerfile/parse.js";
 import type { Dockerfile } from "../dockerfile/types.js";
-import { sha256Digest } from "../oci/digest.js";
+import { sha256Digest, type Digest } from "../oci/digest.js";
+import { materializeLayer, prefetchLayer } from "../cache/materialize.js";
 import { GC_LOCK, Lease } from "../store/leases.js";
 import { withStoreLock } from "../store/lock.js";
-import { SnapshotIndex } from "../store/snapshot-index.js";
+import { chainIdOf, SnapshotIndex } from "../store/snapshot-index.js";
 import type { Store } from "../store/store.js";
 import { Semaphore } from "../util/semaphore.js";
 import type { BuildTrace } from "../attest/build-trace.js";
@@ -63,6 +64,11 @@ export interface BuildSession {
   readonly nextEventId: () => number;
   /** Step names start with the platform (`[linux/arm64 base 2/3]`), as buildx names them in a multi-platform build. */
   readonly labelPlatforms: boolean;
+  /**
+   * Under the GC lock: true if the chain's snapshot exists (unpacking a
+   * --cache-from layer on first use), and keeps it from GC for this build.
+   */
+  readonly claim: (parent: Digest | null, diffId: Digest | null) => Promise<boolean>;
   /** Runs `fn` under the store's GC lock. */
   readonly gcLocked: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Releases the lease and stops listening to the caller's signal. */
@@ -103,6 +109,18 @@ export async function openSession(opts: BuildOptions, labelPlatforms: boolean): 
           fetchRemote: async (blob) => (await import("../registry/remote-blob.js")).fetchRemoteBlob(store, blob, buildRegistryAccess(opts)),
         })
       : undefined;
+  const claim = async (parent: Digest | null, diffId: Digest | null): Promise<boolean> => {
+    if (onDemand && diffId !== null) return onDemand.claim(chainIdOf(parent, diffId), diffId);
+    // A --cache-from layer downloads outside the GC lock: that can take long.
+    if (diffId !== null) await prefetchLayer(store, snapshots, parent, diffId, cacheLayers);
+    return gcLocked(async () => {
+      if (diffId === null) return true;
+      const chainId = chainIdOf(parent, diffId);
+      if (!(await snapshots.get(chainId)) && !(await materializeLayer(store, snapshots, parent, diffId, cacheLayers))) return false;
+      await lease.add([chainId]);
+      return true;
+    });
+  };
   let eventId = 0;
   let firstError: { err: unknown } | undefined;
   return {
@@ -133,6 +151,7 @@ export async function openSession(opts: BuildOptions, labelPlatforms: boolean): 
     },
     nextEventId: () => ++eventId,
     labelPlatforms,
+    claim,
     gcLocked,
     close: async () => {
       opts.signal?.removeEventListener("abort", onOuterAbort);
