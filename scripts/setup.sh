@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 # OCI runtime, Debian's static busybox (the demo's base), pigz and zstd for
 # layers, qemu-user through binfmt_misc for foreign-platform RUN steps,
 # uidmap (newuidmap/newgidmap) and fuse-overlayfs for builds without root
-# (README: "Without root").
-PKGS=(runc busybox-static pigz zstd qemu-user-static binfmt-support uidmap fuse-overlayfs)
+# (README: "Without root"), slirp4netns for --network slirp4netns.
+PKGS=(runc busybox-static pigz zstd qemu-user-static binfmt-support uidmap fuse-overlayfs slirp4netns)
 # What only the tests (npm test runs this with KILN_SETUP_TESTS=1) and the
 # benchmarks (KILN_SETUP_BENCH=1) add: the readers we check output with, a
 # registry, docker and buildah to compare with, mmdebstrap for a Debian base,
@@ -154,7 +154,10 @@ done
 # fuse-overlayfs (the rootless fallback, tested by forcing it) opens
 # /dev/fuse as the user: udev makes it 0666 on a desktop or server, a
 # container or VM without udev may leave the kernel's 0600.
-if [[ -c /dev/fuse && $(stat -c %a /dev/fuse) != 666 ]]; then
-  echo "kiln setup: chmod 0666 /dev/fuse (as udev would)" >&2
-  chmod 0666 /dev/fuse
-fi
+# slirp4netns opens /dev/net/tun the same way.
+for dev in /dev/fuse /dev/net/tun; do
+  if [[ -c $dev && $(stat -c %a $dev) != 666 ]]; then
+    echo "kiln setup: chmod 0666 $dev (as udev would)" >&2
+    chmod 0666 $dev
+  fi
+done

@@ -7,12 +7,12 @@ import { DEFAULT_NETWORK, type ExtraHost, type NetworkMode } from "../exec/runti
 import { parsePlatform, uniquePlatforms, type Platform } from "../oci/platform.js";
 import { KilnError } from "../util/errors.js";
 
-/** `default` (outbound access, as docker build), `host` or `none`. */
+/** `default` (outbound access, as docker build), `host`, `none`, or `slirp4netns` (own netns with outbound access, host loopback unreachable). */
 export function parseNetwork(value: string | undefined): NetworkMode {
   const v = value ?? "default";
   if (v === "default") return DEFAULT_NETWORK;
-  if (v === "none" || v === "host") return v;
-  throw new KilnError("USAGE", `--network must be default, host or none, not "${v}"`, { hint: "default gives RUN outbound network access, as docker build" });
+  if (v === "none" || v === "host" || v === "slirp4netns") return v;
+  throw new KilnError("USAGE", `--network must be default, host, none or slirp4netns, not "${v}"`, { hint: "default gives RUN outbound network access, as docker build" });
 }
 
 /** `--add-host NAME:IP` (also NAME=IP; IPv6 as docker writes it, NAME:::1 or NAME:[::1]). */

@@ -8,7 +8,7 @@ export const COMMANDS: Record<string, { usage: string; summary: string; options?
       --build-arg KEY=VALUE   Set a build-time variable (repeatable; KEY alone takes it from the environment)
       --target STAGE          Build this stage
       --platform LIST         Target platform(s), e.g. linux/amd64,linux/arm64 (repeatable): one image index (default: this machine's)
-      --network MODE          RUN network: default (outbound access, the host's network) | host | none
+      --network MODE          RUN network: default (outbound access, the host's network) | host | none | slirp4netns (own netns, outbound access, no host loopback)
       --add-host NAME:IP      Add a line to RUN's /etc/hosts (repeatable)
       --label KEY=VALUE       Set an image label (repeatable; wins over the Dockerfile's LABEL)
       --annotation [TYPE:]K=V Annotation on the manifest (default), index: or manifest-descriptor: (repeatable)

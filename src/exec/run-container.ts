@@ -12,6 +12,7 @@ import { resolveInRoot } from "../fsutil/resolve-in-root.js";
 import { adjustForUserNamespace } from "../rootless/rootless-spec.js";
 import { KilnError } from "../util/errors.js";
 import { findRuntime, type RuntimeName } from "./find-runtime.js";
+import { SLIRP_RESOLV_CONF, slirp4netnsHooks, stopSlirp4netns, type Slirp } from "./slirp4netns.js";
 import { hostsFileText, mountDestinations, runtimeSpec, specJson, type ExtraHost, type ExtraMount, type NetworkMode, type ProcessSpec } from "./runtime-spec.js";
 import type { Confinement, ProcessLimits } from "./sandbox.js";
 
@@ -52,17 +53,23 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
   // Targets inside /dev, /proc and /sys live in the runtime's own mounts, not the rootfs.
   const inRootfs = (d: string) => !/^\/(dev|proc|sys)(\/|$)/.test(d) || mountDestinations({ network: opts.network }).includes(d);
   const stubs = await createMountStubs(opts.rootfs, [...mountDestinations({ network: opts.network }), ...extra.map((m) => m.destination)].filter(inRootfs), fileTargets);
+  let slirp: Slirp | undefined;
   try {
     const hostsFile = path.join(bundle, "hosts");
     const hostname = opts.hostname ?? "buildkitsandbox";
     await writeFile(hostsFile, hostsFileText(hostname, opts.extraHosts));
+    if (opts.network === "slirp4netns") {
+      slirp = await slirp4netnsHooks(bundle, opts.searchPath);
+      await writeFile(path.join(bundle, "resolv.conf"), SLIRP_RESOLV_CONF);
+    }
     const spec = adjustForUserNamespace(runtimeSpec({
       rootfs: opts.rootfs,
       process: opts.process,
       network: opts.network,
       hostname,
       hostsFile,
-      resolvConf: "/etc/resolv.conf",
+      resolvConf: slirp ? path.join(bundle, "resolv.conf") : "/etc/resolv.conf",
+      ...(slirp ? { hooks: slirp.hooks } : {}),
       extraMounts: extra,
       ...(opts.confinement ? { confinement: opts.confinement } : {}),
       ...(opts.limits ? { limits: opts.limits } : {}),
@@ -111,6 +118,7 @@ export async function runContainer(opts: RunOptions): Promise<RunResult> {
     }
     return { exitCode: code };
   } finally {
+    if (slirp) await stopSlirp4netns(slirp);
     await removeMountStubs(stubs);
     await rm(bundle, { recursive: true, force: true });
   }

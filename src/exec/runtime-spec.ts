@@ -7,7 +7,8 @@ import { insecureCapabilities, DEFAULT_CAPS, DEFAULT_CONFINEMENT, DEFAULT_SHM_BY
 import { defaultSeccomp } from "./seccomp-profile.js";
 import type { ResolvedUser } from "./user.js";
 
-export type NetworkMode = "none" | "host";
+/** slirp4netns: an own netns with outbound access through slirp4netns (slirp4netns.ts). */
+export type NetworkMode = "none" | "host" | "slirp4netns";
 
 /**
  * What RUN gets when nobody asked (`--network=default`): outbound access, as
@@ -56,6 +57,8 @@ export interface SpecInput {
   /** Default: Docker's capabilities and seccomp profile. */
   readonly confinement?: Confinement;
   readonly limits?: ProcessLimits;
+  /** runtime-spec hooks (slirp4netns' start). */
+  readonly hooks?: object;
 }
 
 /**
@@ -80,7 +83,7 @@ export function runtimeSpec(input: SpecInput): object {
   const caps = insecure ? insecureCapabilities() : DEFAULT_CAPS;
   const limits = input.limits ?? {};
   const namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
-  if (input.network === "none") namespaces.push({ type: "network" });
+  if (input.network !== "host") namespaces.push({ type: "network" });
   return {
     ociVersion: "1.0.2",
     process: {
@@ -101,6 +104,7 @@ export function runtimeSpec(input: SpecInput): object {
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
+    ...(input.hooks ? { hooks: input.hooks } : {}),
     mounts: [
       // On the host every snapshot view is nosuid,nodev (overlay.ts), but a
       // step expects what Docker gives it: setuid (`USER app` + `RUN sudo`)

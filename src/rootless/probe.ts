@@ -124,9 +124,13 @@ export async function probe(opts: { storeRoot: string; env?: NodeJS.ProcessEnv }
   });
   const [pigz, zstd] = await Promise.all([findOnPath("pigz", sbinPath), findOnPath("zstd", sbinPath)]);
   facts.push({ name: "compression", value: `gzip: ${pigz ? `pigz (${pigz})` : "node:zlib (one core)"}; zstd: ${zstd ?? "not found"}`, ok: !!pigz && !!zstd, fix: `apt-get install ${[pigz ? "" : "pigz", zstd ? "" : "zstd"].filter(Boolean).join(" ")} (faster gzip on all cores; --compression zstd)` });
-  if (!root) {
-    const [slirp, pasta] = await Promise.all([findOnPath("slirp4netns", sbinPath), findOnPath("pasta", sbinPath)]);
-    facts.push({ name: "network", value: `RUN: host (default), none${slirp ? `; slirp4netns: ${slirp}` : ""}${pasta ? `; pasta: ${pasta}` : ""}`, ok: true });
-  }
+  const slirp = await findOnPath("slirp4netns", sbinPath);
+  const tun = await access("/dev/net/tun", constants.R_OK | constants.W_OK).then(() => true, () => false);
+  facts.push({
+    name: "network",
+    value: `RUN: host (default), none${slirp && tun ? `, slirp4netns (${slirp})` : ""}`,
+    ok: !!slirp && tun,
+    fix: slirp ? "for --network slirp4netns: as root, chmod 0666 /dev/net/tun (udev's default)" : "for --network slirp4netns: apt-get install slirp4netns",
+  });
   return facts;
 }

@@ -76,6 +76,6 @@ describe("bad input", () => {
     expect(r.stderr).toMatch(/unknown command "frobnicate"/);
     const b = await kiln(["--root", ws.root, "build", "--network", "bridge", "."]);
     expect(b.code).toBe(2);
-    expect(b.stderr).toMatch(/--network must be default, host or none/);
+    expect(b.stderr).toMatch(/--network must be default, host, none or slirp4netns/);
   });
 });

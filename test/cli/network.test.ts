@@ -41,7 +41,7 @@ describe("build --network and --add-host", () => {
     const r = build("nonet", `FROM busybox\nRUN wget -q -O /got http://127.0.0.1:${port}/hello.txt`, "--network=none");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/did not complete successfully: exit code 1 — the step ran with network "none" \(no network access\)/);
-    expect(shell(`kiln --root ${sh(ws.root)} build --network bridge .`).stderr).toMatch(/--network must be default, host or none, not "bridge"/);
+    expect(shell(`kiln --root ${sh(ws.root)} build --network bridge .`).stderr).toMatch(/--network must be default, host, none or slirp4netns, not "bridge"/);
   });
 
   it("--add-host NAME:IP lines are in RUN's /etc/hosts, with localhost; the host's own hosts file is not", () => {

@@ -71,11 +71,11 @@ beforeAll(async () => {
   for (const f of ["/etc/subuid", "/etc/subgid"]) {
     if (!(await readFile(f, "utf8").catch(() => "")).split("\n").some((l) => l.startsWith(`${USER}:`))) throw new Error(`${USER} has no range in ${f}: ${SETUP}`);
   }
-  for (const tool of ["newuidmap", "newgidmap", "fuse-overlayfs"]) {
+  for (const tool of ["newuidmap", "newgidmap", "fuse-overlayfs", "slirp4netns"]) {
     try {
       execFileSync("sh", ["-c", `command -v ${tool}`]);
     } catch {
-      throw new Error(`${tool} is missing (apt-get install uidmap fuse-overlayfs): ${SETUP}`);
+      throw new Error(`${tool} is missing (apt-get install uidmap fuse-overlayfs slirp4netns): ${SETUP}`);
     }
   }
   await requireArm64Emulation();
@@ -109,6 +109,13 @@ beforeAll(async () => {
       "USER 1000:1000",
       "WORKDIR /home/app/w",
       "RUN touch made-by-1000",
+    ].join("\n"),
+    // slirp4netns: own netns with tap0 and its DNS, the host's loopback (the registry) out of reach; none: only lo.
+    "net/Dockerfile": [
+      "FROM busybox:latest",
+      "ARG PORT",
+      'RUN grep -q tap0 /proc/net/dev && grep -qx "nameserver 10.0.2.3" /etc/resolv.conf && ! busybox wget -q -T 3 -O /dev/null "http://10.0.2.2:$PORT/v2/" && echo isolated > /net',
+      "RUN --network=none test \"$(grep -c : /proc/net/dev)\" = 1 && echo none >> /net",
     ].join("\n"),
     "arm/Dockerfile": ["FROM busybox:latest", "RUN uname -m > /arch && chown 1000 /arch"].join("\n"),
   };
@@ -152,6 +159,11 @@ describe("kiln as an ordinary user with subordinate ids", () => {
 
   it("multi-stage build with COPY --from --chown and USER 1000: the root build's image ID", async () => {
     const [root, user] = await both((w) => build(w, "multi", "rl/multi:1"));
+    expect(user.id).toBe(root.id);
+  });
+
+  it("RUN with --network slirp4netns (own netns, outbound, no host loopback) and RUN --network=none: the root build's image ID", async () => {
+    const [root, user] = await both((w) => build(w, "net", "rl/net:1", ["--network", "slirp4netns", "--build-arg", `PORT=${registry.port}`]));
     expect(user.id).toBe(root.id);
   });
 
