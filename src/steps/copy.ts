@@ -93,6 +93,8 @@ export async function applyCopy(ctx: StepContext, state: ImageState, location: L
     // Nothing selected (wildcards that match nothing, everything excluded): no error and no
     // destination made, but still a layer (an empty one), as BuildKit's copy op returns
     // before creating anything (measured against dockerd's BuildKit, differential case noop-steps).
+    // --parents copies the source root filtered by the pattern, so its destination is made
+    // (BuildKit's testCopyParentsMissingDirectory: /out exists).
 
     const layer = await runLayerStep(ctx.layerEnv, state.layers, async (rootfs) => {
       // Without --chown, another stage's or an image's files keep their owners; the context's are root's.
@@ -100,7 +102,7 @@ export async function applyCopy(ctx: StepContext, state: ImageState, location: L
       // Directories made on the way take --chown and --chmod (BuildKit).
       const dirOwner = owner === "preserve" ? { uid: 0, gid: 0 } : owner;
       const dirMode = createdDirMode(mode !== undefined ? { mode } : {});
-      if (destIsDir && items.length > 0) await ensureDir(rootfs, dest, dirOwner, dirMode);
+      if (destIsDir && (items.length > 0 || copy.parents)) await ensureDir(rootfs, dest, dirOwner, dirMode);
       for (const item of items) {
         // ADD URL gives 0600 unless --chmod says otherwise, as docker.
         const itemMode: CopyOptions["mode"] = mode ?? (item.kind === "url" ? 0o600 : undefined);

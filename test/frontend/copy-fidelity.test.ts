@@ -76,6 +76,7 @@ describe("COPY/ADD fidelity", () => {
         "FROM busybox:latest",
         "COPY f nomatch* /w/",
         "COPY nomatch* /empty/",
+        "COPY --parents nomatch*/x /pempty/",
         "COPY --parents deep/**/leaf.txt /pp/",
         "COPY --parents de*/./a/**/leaf.txt /pv/",
         "COPY dir* /merged",
@@ -94,6 +95,8 @@ describe("COPY/ADD fidelity", () => {
     expect(await readFile(path.join(o, "w/f"), "utf8")).toBe("f\n");
     // Nothing matched: no destination is made (BuildKit's copy op returns first; measured, differential case noop-steps).
     await expect(stat(path.join(o, "empty"))).rejects.toThrow(/ENOENT/);
+    // With --parents it is made (BuildKit's testCopyParentsMissingDirectory).
+    expect((await stat(path.join(o, "pempty"))).isDirectory()).toBe(true);
     expect(await readFile(path.join(o, "pp/deep/a/b/leaf.txt"), "utf8")).toBe("ab\n");
     expect(await readFile(path.join(o, "pp/deep/c/leaf.txt"), "utf8")).toBe("c\n");
     await expect(stat(path.join(o, "pp/deep/a/other.txt"))).rejects.toThrow();
