@@ -10,7 +10,8 @@
 #   large   one RUN writing 1 GiB: wall time, kiln's peak RSS
 #   edit    one-file edit in a 20,000-file context, rebuild
 #   ci      fresh store, --cache-from type=registry, every step hits, --push:
-#           time and bytes that came into the store (kiln only)
+#           time and the size of the store's blobs/ after (what came in:
+#           kiln only); the same without --push (the layers are fetched)
 #   registry push / pull / unchanged re-push of the apt image, vs skopeo copy
 # The Debian base is the minbase tarball scripts/setup.sh makes; apt inside
 # the image uses the mirror that tarball was made from (this host's apt
@@ -214,9 +215,9 @@ w_ci() {
     rm -rf "$fresh"
   done
   row ci "full-hit rebuild + push" ms "$(printf '%s\n' "${t[@]}" | median)" - -
-  row ci "bytes into fresh store" B "$(printf '%s\n' "${bytes[@]}" | median)" - -
+  row ci "store blobs/ after (push)" B "$(printf '%s\n' "${bytes[@]}" | median)" - -
   row ci "same, no push (fetches)" ms "$(printf '%s\n' "${tf[@]}" | median)" - -
-  row ci "bytes into store, no push" B "$(printf '%s\n' "${fetched[@]}" | median)" - -
+  row ci "store blobs/ after (no push)" B "$(printf '%s\n' "${fetched[@]}" | median)" - -
   row ci "(base image's layers)" B "$base_bytes" - -
 }
 
