@@ -26,7 +26,7 @@ async function sources(): Promise<[string, ts.SourceFile][]> {
   return out;
 }
 
-/** Every literal code used: first argument of `new KilnError(...)` / `new SomethingError(...)`, and the other side of `x.code ===`. */
+/** Every literal code used: first argument of `new KilnError(...)`, an error class's `code` field, and the other side of `x.code ===`. */
 function codesUsed(file: string, sf: ts.SourceFile): { code: string; where: string }[] {
   const out: { code: string; where: string }[] = [];
   const at = (n: ts.Node) => `${file}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1}`;
@@ -36,6 +36,12 @@ function codesUsed(file: string, sf: ts.SourceFile): { code: string; where: stri
     if (ts.isNewExpression(n) && ts.isIdentifier(n.expression) && n.expression.text === "KilnError") {
       const c = literal(n.arguments?.[0]);
       if (c !== undefined) out.push({ code: c, where: at(n) });
+    }
+    // `readonly code = "X"` in an error class of its own (oci/ depends on
+    // nothing, so its errors carry a literal that must be in the set).
+    if (ts.isPropertyDeclaration(n) && ts.isIdentifier(n.name) && n.name.text === "code") {
+      const c = literal(n.initializer);
+      if (c !== undefined && !FOREIGN.test(c)) out.push({ code: c, where: at(n) });
     }
     if (ts.isBinaryExpression(n) && [ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken].includes(n.operatorToken.kind)) {
       const c = isCode(n.left) ? literal(n.right) : isCode(n.right) ? literal(n.left) : undefined;
