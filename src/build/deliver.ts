@@ -130,7 +130,7 @@ export async function deliver(opts: BuildOptions, s: BuildSession, runs: readonl
 
 async function putPlatformImage(opts: BuildOptions, s: BuildSession, r: PlatformRun, compress: boolean): Promise<Descriptor> {
   const blobOf = (l: LayerRecord) =>
-    s.onDemand ? s.onDemand.manifestBlob(l) : compress ? ensureLayerBlob(s.store, s.snapshots, l) : localLayerBlob(s.store, s.snapshots, l);
+    s.onDemand ? s.onDemand.manifestBlob(l, opts.compression) : compress ? ensureLayerBlob(s.store, s.snapshots, l, opts.compression ? { compression: opts.compression } : {}) : localLayerBlob(s.store, s.snapshots, l);
   const { result: layers, phases } = await withPhases(async () => {
     const out: Descriptor[] = [];
     for (const l of r.state.layers) out.push(await blobOf(l));

@@ -18,6 +18,7 @@ import { KilnError } from "../util/errors.js";
 import type { LayerRecord } from "../store/snapshot-index.js";
 import { ensureLayerBlob, knownBlob, recordedBlob, recordLayerBlob } from "../snapshot/layer-blobs.js";
 import { unpackLayer } from "../snapshot/unpack-layer.js";
+import type { LayerCompression } from "../snapshot/compress.js";
 
 export class OnDemandLayers {
   readonly #store: Store;
@@ -76,7 +77,7 @@ export class OnDemandLayers {
   }
 
   /** The blob descriptor the image's manifest lists for `layer`: a layer still in a registry stays there, recorded as such. */
-  async manifestBlob(layer: LayerRecord): Promise<Descriptor> {
+  async manifestBlob(layer: LayerRecord, compression?: LayerCompression): Promise<Descriptor> {
     const recorded = await recordedBlob(this.#store, layer.diffId);
     if (recorded) return recorded;
     const offer = this.#lazy.peek(layer.diffId);
@@ -92,7 +93,7 @@ export class OnDemandLayers {
         return fetched;
       }
     }
-    return ensureLayerBlob(this.#store, this.#snapshots, layer);
+    return ensureLayerBlob(this.#store, this.#snapshots, layer, compression ? { compression } : {});
   }
 
   async #blobOf(diffId: Digest): Promise<Descriptor> {

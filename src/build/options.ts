@@ -10,6 +10,7 @@ import type { ClientOptions } from "../registry/client.js";
 import type { RegistryAccess } from "../registry/client.js";
 import type { EventSink } from "./events.js";
 import type { AttestationOptions } from "../attest/attach.js";
+import type { LayerCompression } from "../snapshot/compress.js";
 
 export type Output =
   | { readonly kind: "oci"; readonly dest: string; readonly tar: boolean }
@@ -26,6 +27,7 @@ export type Output =
   | { readonly kind: "registry"; readonly name: string; readonly pushByDigest?: boolean; readonly referrers?: boolean };
 
 /** The outputs that are files (all but registry pushes). */
+// (Layer compression for blobs that leave the machine: BuildOptions.compression.)
 export type FileOutput = Exclude<Output, { readonly kind: "registry" }>;
 
 /**
@@ -71,6 +73,13 @@ export interface BuildOptions {
   readonly attestations?: AttestationOptions;
   readonly target?: string;
   readonly outputs?: readonly Output[];
+  /**
+   * How layers are compressed for what leaves the machine (pushes, OCI and
+   * docker archives): default gzip level 6 through node:zlib (the same bytes
+   * on every host); zstd through the zstd CLI (--output ...,compression=zstd).
+   * The local store never compresses.
+   */
+  readonly compression?: LayerCompression;
   /** Clamp file times and image timestamps: same inputs, same digests. */
   readonly sourceDateEpoch?: number;
   readonly onEvent?: EventSink;

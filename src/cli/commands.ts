@@ -15,7 +15,7 @@ import { formatLayerReport, layerReport } from "./layer-report.js";
 import { rawJsonProgress, ttyProgress } from "./progress-tty.js";
 import { parseBuildContexts } from "./parse-build-context.js";
 import { parseCacheFrom, parseCacheTo } from "./parse-cache-flag.js";
-import { outputAlias, parseOutput } from "./parse-output.js";
+import { outputAlias, parseCompression, parseOutput } from "./parse-output.js";
 import { imageId, prepareOutputSinks } from "./build-outputs.js";
 import { resolveBuildInputs, type BuildInputs } from "./build-inputs.js";
 import { parseAddHost, parseAnnotation, parseLabels, parseNetwork, parsePlatformList } from "./parse-build-flags.js";
@@ -174,6 +174,7 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
   if (values["attest-referrers"] && !wantsAttestations(attestations)) throw new KilnError("USAGE", "--attest-referrers needs attestations to push", { hint: "add --provenance=mode=max or --sbom=true" });
   if (values["attest-referrers"] && attestations.form === "legacy") throw new KilnError("USAGE", "--attest-referrers needs the artifact form (its manifests carry a subject); drop --attest-legacy");
   const outputs = outputSpecs.filter((o) => !/(^|,)type=registry(,|$)/.test(o)).map(parseOutput);
+  const compression = parseCompression(outputSpecs);
   const sinks = await prepareOutputSinks(outputs, values.load ?? false, store.paths.tmp, io);
   let result: BuildResult;
   try {
@@ -198,6 +199,7 @@ async function runBuild(store: Store, values: BuildFlags, inputs: BuildInputs, i
       ...(ociMediaTypes ? {} : { ociMediaTypes }),
       ...(wantsAttestations(attestations) ? { attestations } : {}),
       outputs: [...sinks.outputs, ...pushTo],
+      ...(compression ? { compression } : {}),
       ...(epochText !== undefined ? { sourceDateEpoch: Number(epochText) } : {}),
       onEvent: display.onEvent,
       noCache: values["no-cache"] ?? false,

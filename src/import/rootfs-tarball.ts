@@ -71,7 +71,7 @@ async function importUnderLease(opts: ImportOptions, lease: Lease): Promise<Desc
     ({ diffId } = await layerTarDigest(path.join(prepared, "fs"), signal ? { signal } : {}));
     await lease.add([diffId]);
     await snapshots.commit(prepared, { chainId: diffId, diffId, parent: null });
-    layer = await ensureLayerBlob(opts.store, snapshots, { diffId, chainId: diffId }, signal);
+    layer = await ensureLayerBlob(opts.store, snapshots, { diffId, chainId: diffId }, signal ? { signal } : {});
   } catch (err) {
     await snapshots.discard(prepared);
     throw err;

@@ -64,6 +64,8 @@ export function hasPigz(): boolean {
   return pigzPresent;
 }
 
+/** Default gzip level (docker's and BuildKit's). */
+export const GZIP_DEFAULT_LEVEL = 6;
 /** Default zstd level (zstd's own default). */
 export const ZSTD_DEFAULT_LEVEL = 3;
 
@@ -117,7 +119,7 @@ async function compressInto(c: LayerCompression, tar: Readable, tarHash: DigestS
     const level = c.level ?? ZSTD_DEFAULT_LEVEL;
     return throughProcess("zstd", ["-q", "--no-progress", "-c", ...(level > 19 ? ["--ultra"] : []), `-${level}`, "-T0"], tar, tarHash, blobHash, out);
   }
-  const level = c.level ?? 6;
+  const level = c.level ?? GZIP_DEFAULT_LEVEL;
   const impl = c.impl ?? "zlib";
   switch (impl) {
     case "pigz":

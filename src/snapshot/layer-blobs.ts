@@ -6,7 +6,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oci/descriptor.js";
 import { digestHex, type Digest } from "../oci/digest.js";
-import { compressLayer, type LayerCompression } from "./compress.js";
+import { compressLayer, GZIP_DEFAULT_LEVEL, ZSTD_DEFAULT_LEVEL, type LayerCompression } from "./compress.js";
 import { MediaType } from "../oci/media-types.js";
 import { remoteOrigin } from "../store/remote-blobs.js";
 import type { Store } from "../store/store.js";
@@ -15,12 +15,24 @@ import type { SnapshotIndex } from "../store/snapshot-index.js";
 import { KilnError } from "../util/errors.js";
 import type { LayerRecord } from "../store/snapshot-index.js";
 
-function recordPath(store: Store, diffId: Digest): string {
-  return path.join(store.paths.cache, "layer-blobs", `${digestHex(diffId)}.json`);
+/**
+ * cache/layer-blobs/<hex>.json: the layer's gzip blob (made here, or pulled);
+ * <hex>.<variant>.json: another compression an output asked for
+ * (zstd-3, gzip-9), kept beside it so a push after a zstd export reuses both.
+ */
+function recordPath(store: Store, diffId: Digest, variant?: string): string {
+  return path.join(store.paths.cache, "layer-blobs", `${digestHex(diffId)}${variant ? `.${variant}` : ""}.json`);
 }
 
-export async function recordLayerBlob(store: Store, diffId: Digest, blob: Descriptor): Promise<void> {
-  const p = recordPath(store, diffId);
+/** The record name of a compression: undefined for the default (gzip level 6). */
+export function compressionVariant(c: LayerCompression | undefined): string | undefined {
+  if (!c || (c.kind === "gzip" && (c.level ?? GZIP_DEFAULT_LEVEL) === GZIP_DEFAULT_LEVEL && (c.impl ?? "zlib") === "zlib")) return undefined;
+  if (c.kind === "none") return "tar";
+  return `${c.kind === "gzip" && c.impl && c.impl !== "zlib" ? c.impl : c.kind}-${c.level ?? (c.kind === "gzip" ? GZIP_DEFAULT_LEVEL : ZSTD_DEFAULT_LEVEL)}`;
+}
+
+export async function recordLayerBlob(store: Store, diffId: Digest, blob: Descriptor, variant?: string): Promise<void> {
+  const p = recordPath(store, diffId, variant);
   await mkdir(path.dirname(p), { recursive: true });
   await writeFileDurable(p, JSON.stringify({ mediaType: blob.mediaType, digest: blob.digest, size: blob.size }), store.paths.tmp);
 }
@@ -29,9 +41,9 @@ export async function recordLayerBlob(store: Store, diffId: Digest, blob: Descri
 // Read for every layer of the image on every build that tags it (a no-op
 // rebuild included): a ~150-byte file, read synchronously (one
 // open/read/close, not four thread-pool round trips).
-export async function knownBlob(store: Store, diffId: Digest): Promise<Descriptor | undefined> {
+export async function knownBlob(store: Store, diffId: Digest, variant?: string): Promise<Descriptor | undefined> {
   try {
-    const d = JSON.parse(readFileSync(recordPath(store, diffId), "utf8")) as Descriptor;
+    const d = JSON.parse(readFileSync(recordPath(store, diffId, variant), "utf8")) as Descriptor;
     return (await store.hasBlob(d.digest)) ? d : undefined;
   } catch {
     return undefined;
@@ -48,12 +60,28 @@ export async function recordedBlob(store: Store, diffId: Digest): Promise<Descri
   }
 }
 
-/** The layer's compressed blob (gzip), made from its snapshot once and recorded: what exports and pushes send. */
-export async function ensureLayerBlob(store: Store, snapshots: SnapshotIndex, layer: LayerRecord, signal?: AbortSignal): Promise<Descriptor> {
-  const known = await knownBlob(store, layer.diffId);
+/**
+ * The layer's compressed blob (default gzip), made from its snapshot once
+ * and recorded: what exports and pushes send. Another compression (zstd)
+ * is made from the snapshot too; a layer without a snapshot here (a base
+ * layer kept only as its pulled blob) stays as it was pulled, as buildx does
+ * without force-compression.
+ */
+export async function ensureLayerBlob(
+  store: Store,
+  snapshots: SnapshotIndex,
+  layer: LayerRecord,
+  opts: { readonly signal?: AbortSignal; readonly compression?: LayerCompression } = {},
+): Promise<Descriptor> {
+  const variant = compressionVariant(opts.compression);
+  const known = await knownBlob(store, layer.diffId, variant);
   if (known) return known;
-  const desc = await writeLayerBlob(store, snapshots, layer, { kind: "gzip" }, signal);
-  await recordLayerBlob(store, layer.diffId, desc);
+  if (variant !== undefined && !(await snapshots.get(layer.chainId))) {
+    const pulled = await knownBlob(store, layer.diffId);
+    if (pulled) return pulled;
+  }
+  const desc = await writeLayerBlob(store, snapshots, layer, opts.compression ?? { kind: "gzip" }, opts.signal);
+  await recordLayerBlob(store, layer.diffId, desc, variant);
   return desc;
 }
 

@@ -7,7 +7,7 @@ import { readFile, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
-import { digestFromHex, digestHex, isDigest, type Digest } from "../oci/digest.js";
+import { digestFromHex, isDigest, type Digest } from "../oci/digest.js";
 import type { ImageIndex, ImageManifest } from "../oci/manifest.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { liveLeases } from "./leases.js";
@@ -73,13 +73,15 @@ export async function collectGarbage(store: Store, snapshots: SnapshotIndex, rec
       cur = meta?.parent ?? null;
     }
   }
-  // Compressed blobs of kept layers stay: the next export reuses them.
-  for (const d of keepDiffIds) {
+  // Compressed blobs of kept layers stay, in every compression recorded
+  // (<hex>.json, <hex>.zstd-3.json, ...): the next export reuses them.
+  const recordsDir = path.join(store.paths.cache, "layer-blobs");
+  for (const name of await readdir(recordsDir).catch(() => [] as string[])) {
+    if (!keepDiffIds.has(digestFromHexSafe(name.split(".")[0]!))) continue;
     try {
-      const rec = JSON.parse(await readFile(path.join(store.paths.cache, "layer-blobs", `${digestHex(d as Digest)}.json`), "utf8")) as Descriptor;
-      keepBlobs.add(rec.digest);
+      keepBlobs.add((JSON.parse(await readFile(path.join(recordsDir, name), "utf8")) as Descriptor).digest);
     } catch {
-      // never compressed
+      // a record being written, or gone
     }
   }
 
@@ -105,7 +107,7 @@ export async function collectGarbage(store: Store, snapshots: SnapshotIndex, rec
     bytes += st.size;
   }
   for (const name of await readdir(path.join(store.paths.cache, "layer-blobs")).catch(() => [] as string[])) {
-    const hex = name.replace(/\.json$/, "");
+    const hex = name.split(".")[0]!;
     if (!keepDiffIds.has(digestFromHexSafe(hex))) await rm(path.join(store.paths.cache, "layer-blobs", name), { force: true });
   }
   return { snapshots: removedSnapshots, blobs: removedBlobs, bytes };
