@@ -11,36 +11,28 @@
 import { exportCache } from "../cache/export-cache.js";
 import { importCache } from "../cache/import-cache.js";
 import { wantsAttestations } from "../attest/attach.js";
-import type { ImageConfig } from "../oci/config.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
 import { formatPlatform, hostPlatform, uniquePlatforms } from "../oci/platform.js";
 import { KilnError } from "../util/errors.js";
-import type { BuildTrace } from "../attest/build-trace.js";
 import { buildPlatform, type PlatformRun } from "./build-platform.js";
 import { deliver, type PlatformBuild, type PushedImage, type WrittenOutput } from "./deliver.js";
-import type { LayerRecord } from "../store/snapshot-index.js";
 import { buildRegistryAccess, type BuildOptions } from "./options.js";
 import { openSession, type BuildSession } from "./session.js";
 
 export type { PlatformBuild, PushedImage, WrittenOutput } from "./deliver.js";
 
-export interface BuildResult {
+/**
+ * The build: as a PlatformBuild whose counts are summed and stages united
+ * over the platforms, and whose config, layers and trace are the first
+ * platform's; with what was tagged, exported and pushed.
+ */
+export interface BuildResult extends Omit<PlatformBuild, "platform" | "manifest"> {
   /** What the build tagged and exported: the image manifest, or the image index. Absent when only files were asked for. */
   readonly manifest?: Descriptor;
   /** The image index, when one was made (several platforms, attestations, oci-mediatypes=false). */
   readonly index?: Descriptor;
-  /** The first platform's image config. */
-  readonly config: ImageConfig;
   readonly tags: readonly string[];
-  /** Filesystem steps that ran, and those the cache answered, over all platforms. */
-  readonly executed: number;
-  readonly cached: number;
-  /** Indexes of the stages that ran, over all platforms. */
-  readonly stages: readonly number[];
-  /** The first platform's layers and trace. */
-  readonly layers: readonly LayerRecord[];
-  readonly trace: BuildTrace;
   /** Each platform, in the order given. */
   readonly platforms: readonly PlatformBuild[];
   /** Registry outputs, in the order given. */
