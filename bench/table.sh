@@ -37,8 +37,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
-ms() { local s e; s=$(date +%s%N); "$@" >>"$work/cmd.log" 2>&1 || { echo "bench: failed: $*" >&2; tail -5 "$work/cmd.log" >&2; return 1; }; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+# Median of the numbers read; "fail" when a run failed and none succeeded, "-" when nothing ran.
+median() {
+  local in nums
+  in=$(cat)
+  nums=$(grep -E '^[0-9.]+$' <<<"$in" | sort -n || true)
+  if [[ -n $nums ]]; then awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}' <<<"$nums"
+  elif grep -q fail <<<"$in"; then echo fail
+  else echo -; fi
+}
+# Wall ms of one run; a failed run prints "fail" (and its log's tail), so the table still comes out.
+ms() { local s e; s=$(date +%s%N); "$@" >>"$work/cmd.log" 2>&1 || { echo "bench: failed: $*" >&2; tail -15 "$work/cmd.log" >&2; echo fail; return 0; }; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
 # row WORKLOAD WHAT UNIT KILN BUILDKIT BUILDAH
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$rows"; print_row "$@"; }
 print_row() {
