@@ -146,10 +146,14 @@ w_npm() {
   "dependencies": { "express": "4.21.2", "lodash": "4.17.21", "yaml": "2.6.1" } }
 EOF
   (cd "$ctx" && npm install --package-lock-only --no-audit --no-fund --loglevel=error >/dev/null)
+  # npm inside the image trusts what this host trusts (a TLS-inspecting proxy's CA, where there is one).
+  cp /etc/ssl/certs/ca-certificates.crt "$ctx/host-ca.crt"
   cat >"$ctx/Dockerfile" <<'EOF'
 FROM debian:bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+COPY host-ca.crt /etc/host-ca.crt
+ENV NODE_EXTRA_CA_CERTS=/etc/host-ca.crt
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 EOF
