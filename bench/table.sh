@@ -33,6 +33,8 @@ cleanup() {
   [[ -n ${reg_pid:-} ]] && kill "$reg_pid" 2>/dev/null
   [[ -f $work/dockerd.pid ]] && kill "$(cat "$work/dockerd.pid")" 2>/dev/null && sleep 2
   umount -R "$work"/dk 2>/dev/null || true
+  # Buildah leaves its storage and build overlays mounted: deepest first.
+  awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount 2>/dev/null || true
   rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
