@@ -80,7 +80,7 @@ export interface StageEnv {
   readonly names: StageStepNames;
   /** Under the GC lock: true if the chain's snapshot exists, and keeps it from GC for this build. */
   readonly claim: (parent: Digest | null, diffId: Digest | null) => Promise<boolean>;
-  /** remoteLayers "on-demand": fetches and unpacks what a step's filesystem needs (on-demand-layers.ts). */
+  /** remoteLayers "on-demand": fetches and unpacks what a step's filesystem needs (cache/on-demand-layers.ts). */
   readonly ensureChain?: (layers: readonly LayerRecord[]) => Promise<void>;
   /** Layers of an earlier stage or an image, for COPY --from and RUN --mount=from. */
   /** `at`: the instruction that names the source, where a missing image is reported. */

@@ -24,7 +24,7 @@ import { Semaphore } from "../util/semaphore.js";
 import type { BuildTrace } from "../attest/build-trace.js";
 import { ignoreEvents, type EventSink } from "./events.js";
 import { InflightSteps } from "./inflight-steps.js";
-import { OnDemandLayers } from "./on-demand-layers.js";
+import { OnDemandLayers } from "../cache/on-demand-layers.js";
 import { buildRegistryAccess, type BuildOptions } from "./options.js";
 
 export interface BuildSession {

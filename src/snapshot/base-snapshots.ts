@@ -15,7 +15,7 @@ import { unpackLayer } from "./unpack-layer.js";
 /**
  * With `offerRemote` (a base whose layers were left in its registry), a
  * layer the store lacks is offered from there instead of unpacked: it comes
- * over when a step needs the filesystem (build/on-demand-layers.ts), and so
+ * over when a step needs the filesystem (cache/on-demand-layers.ts), and so
  * does every layer above it.
  */
 export async function ensureBaseSnapshots(

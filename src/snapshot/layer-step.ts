@@ -18,7 +18,7 @@ export interface LayerStepEnv {
   /** Scratch space on the store's filesystem (mount points, empty lowers). */
   readonly tmpDir: string;
   readonly sourceDateEpoch?: number;
-  /** Makes every snapshot of a chain exist (layers left in a registry are fetched: build/on-demand-layers.ts). */
+  /** Makes every snapshot of a chain exist (layers left in a registry are fetched: cache/on-demand-layers.ts). */
   readonly ensureChain?: (layers: readonly LayerRecord[]) => Promise<void>;
 }
 

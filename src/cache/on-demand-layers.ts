@@ -6,7 +6,7 @@
 // image's manifest needs each layer's blob descriptor, and a layer still in
 // a registry is recorded as such (store/remote-blobs.ts), so the push that
 // follows mounts or skips it and an export fetches it.
-import type { LazyLayers } from "../cache/lazy-layers.js";
+import type { LazyLayers } from "./lazy-layers.js";
 import type { Descriptor } from "../oci/descriptor.js";
 import type { Digest } from "../oci/digest.js";
 import { mapLimit } from "../registry/limit.js";
