@@ -3,7 +3,7 @@
 // platform and the fix. And a build for such a platform stops at its first
 // RUN with that error.
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,12 +15,22 @@ import { kiln } from "../helpers/kiln.js";
 import { useWorkspace } from "../helpers/workspace.js";
 import { AMD64, ARM64, requireArm64Emulation, useArm64Busybox } from "./prerequisites.js";
 
-/** A platform this machine has no emulator for (s390x unless someone registered it). */
-function unregistered(): { platform: string; qemu: string } {
-  for (const [platform, qemu] of [["linux/s390x", "s390x"], ["linux/riscv64", "riscv64"], ["linux/ppc64le", "ppc64le"], ["linux/mips64le", "mips64el"]] as const) {
-    if (!existsSync(`${BINFMT_DIR}/qemu-${qemu}`)) return { platform, qemu };
+/**
+ * A platform with no enabled emulator. Debian's qemu-user-static registers
+ * every qemu it ships, so the test switches s390x's entry off for its run (as
+ * `update-binfmts --disable qemu-s390x` would) and back on afterwards; no
+ * other test builds for s390x.
+ */
+async function withoutEmulator(run: (platform: string, qemu: string) => Promise<void>): Promise<void> {
+  const [platform, qemu] = ["linux/s390x", "s390x"];
+  const entry = `${BINFMT_DIR}/qemu-${qemu}`;
+  const wasEnabled = existsSync(entry) && (await readFile(entry, "utf8")).startsWith("enabled");
+  if (wasEnabled) await writeFile(entry, "0");
+  try {
+    await run(platform, qemu);
+  } finally {
+    if (wasEnabled) await writeFile(entry, "1");
   }
-  throw new Error("every candidate platform has a qemu emulator registered; unregister one (update-binfmts --disable qemu-s390x) to test the missing-emulator error");
 }
 
 describe("emulation checks", () => {
@@ -44,19 +54,19 @@ describe("emulation checks", () => {
     expect(await emulationStatus(ARM64, { host: AMD64 })).toMatchObject({ ok: true, native: false, entry: `${BINFMT_DIR}/qemu-aarch64` });
   });
 
-  it("a platform with no registered emulator fails with its name and the fix", async () => {
-    const { platform, qemu } = unregistered();
-    const err = await ensureEmulation(parsePlatform(platform), { host: AMD64 }).then(
-      () => undefined,
-      (e: unknown) => e as { code: string; message: string; hint: string },
-    );
-    expect(err?.code).toBe("EMULATOR_MISSING");
-    expect(err?.message).toContain(platform);
-    expect(err?.message).toContain(`qemu-${qemu}`);
-    expect(err?.hint).toContain("apt-get install qemu-user-static binfmt-support");
-    expect(err?.hint).toContain(`update-binfmts --enable qemu-${qemu}`);
-    expect(err?.hint).toContain("mount -t binfmt_misc");
-  });
+  it("a platform with no registered emulator fails with its name and the fix", () =>
+    withoutEmulator(async (platform, qemu) => {
+      const err = await ensureEmulation(parsePlatform(platform), { host: AMD64 }).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string; hint: string },
+      );
+      expect(err?.code).toBe("EMULATOR_MISSING");
+      expect(err?.message).toContain(platform);
+      expect(err?.message).toContain(`qemu-${qemu}`);
+      expect(err?.hint).toContain("apt-get install qemu-user-static binfmt-support");
+      expect(err?.hint).toContain(`update-binfmts --enable qemu-${qemu}`);
+      expect(err?.hint).toContain("mount -t binfmt_misc");
+  }));
 
   it("says when binfmt_misc is not mounted, and when the handler lacks the fix-binary flag", async () => {
     await expect(ensureEmulation(ARM64, { host: AMD64, binfmtDir: path.join(fake, "absent") })).rejects.toThrow(/binfmt_misc is not mounted/);
@@ -74,17 +84,17 @@ describe("a build for a platform without an emulator", () => {
   const ws = useWorkspace({ name: "emu", context: { Dockerfile: "FROM busybox:latest\nRUN echo ran > /ran\n" } });
   const bb = useArm64Busybox();
 
-  it("stops at its first RUN with the clear error (checked before running, even if the binary would run)", async () => {
-    const { platform, qemu } = unregistered();
-    // The host's busybox labelled as the foreign platform: without the check
-    // the RUN would just run natively, so only the check can stop it.
-    const r = await kiln(["--root", ws.root, "import", "--platform", platform, bb.amd64, "busybox:latest"]);
-    expect(r.code).toBe(0);
-    const store = await Store.open(ws.root);
-    await expect(build({ store, contextDir: ws.ctx, platforms: [parsePlatform(platform)], tags: ["emu:1"] })).rejects.toMatchObject({
-      code: "EMULATOR_MISSING",
-      message: expect.stringContaining(platform),
-      hint: expect.stringContaining(`update-binfmts --enable qemu-${qemu}`),
-    });
-  });
+  it("stops at its first RUN with the clear error (checked before running, even if the binary would run)", () =>
+    withoutEmulator(async (platform, qemu) => {
+      // The host's busybox labelled as the foreign platform: without the check
+      // the RUN would just run natively, so only the check can stop it.
+      const r = await kiln(["--root", ws.root, "import", "--platform", platform, bb.amd64, "busybox:latest"]);
+      expect(r.code).toBe(0);
+      const store = await Store.open(ws.root);
+      await expect(build({ store, contextDir: ws.ctx, platforms: [parsePlatform(platform)], tags: ["emu:1"] })).rejects.toMatchObject({
+        code: "EMULATOR_MISSING",
+        message: expect.stringContaining(platform),
+        hint: expect.stringContaining(`update-binfmts --enable qemu-${qemu}`),
+      });
+  }));
 });
